@@ -359,15 +359,24 @@ def network_records(entries):
     """Turn directory entries into "network" records; return (records, skipped count)."""
     records, skipped = [], 0
     for entry in entries:
-        flags = int(entry.get("useraccountcontrol") or 0)
-        name = entry.get("samaccountname", "")
-        if (not entry.get("objectguid") or name.endswith("$") or flags & UAC_DISABLED
-                or (flags and not flags & UAC_NORMAL_ACCOUNT)):
-            skipped += 1  # disabled, machine, trust or keyless accounts are not people to enlist
+        if not _is_person_to_enlist(entry):
+            skipped += 1
             continue
-        records.append(build_record(directory_fields(entry), "network",
-                                    entry["objectguid"].lower()))
+        details = directory_fields(entry)
+        if not details.get("email") and _routable(entry.get("userprincipalname", "")):
+            details["email"] = entry["userprincipalname"]
+        records.append(build_record(details, "network", entry["objectguid"].lower()))
     return records, skipped
+
+
+def _is_person_to_enlist(entry):
+    """Tell whether a directory entry is an enabled person's account, not a system one."""
+    flags = int(entry.get("useraccountcontrol") or 0)
+    rid = entry.get("objectsid", "").rpartition("-")[2]
+    # The built-in Administrator, Guest, krbtgt and DefaultAccount belong to no person.
+    return bool(entry.get("objectguid")) and not (
+        entry.get("samaccountname", "").endswith("$") or flags & UAC_DISABLED
+        or (flags and not flags & UAC_NORMAL_ACCOUNT) or rid in ("500", "501", "502", "503"))
 
 
 def _clean(value):

@@ -1,0 +1,1 @@
+"""Helpers shared by test folders and benches (no pytest imports here)."""

@@ -76,7 +76,8 @@ class StubPortal:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         if self.tls:
             self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll interval keeps shutdown (one per test) quick.
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self):

@@ -210,7 +210,8 @@ class ConnectWiseClient:
             if on_progress is not None:
                 on_progress(result.total_seen, total)
             # The next link carries every parameter; an empty page ends a looping server.
-            url = response.links.get("next", {}).get("url") if page else None
+            url = self.http.next_page_url(
+                response.links.get("next", {}).get("url") if page else None, self.base_url)
             params = None
         return result
 

@@ -115,6 +115,14 @@ class ApiSession:
         """A GET through request()."""
         return self.request("GET", url, **kwargs)
 
+    def next_page_url(self, url: str | None, base_url: str) -> str | None:
+        """A next-page link, refused when it points elsewhere: it would receive our keys."""
+        if url and urlsplit(url).netloc.lower() != urlsplit(base_url).netloc.lower():
+            raise IntegrationError(
+                f"{self.profile.name} sent a next-page link to another host ({_host(url)}); "
+                "Enlist did not follow it.", kind=UNEXPECTED)
+        return url
+
     def _send_with_retries(self, method: str, url: str, **kwargs) -> requests.Response:
         """Retry network failures and 5xx gateways with backoff, 429s after their wait."""
         failures = rate_limited = 0

@@ -179,7 +179,8 @@ class ZendeskClient:
                 on_progress(result.total_seen, None)
             # links.next is present on the last page too: has_more is what says stop.
             has_more = (body.get("meta") or {}).get("has_more") and users
-            url = (body.get("links") or {}).get("next") if has_more else None
+            url = self.http.next_page_url(
+                (body.get("links") or {}).get("next") if has_more else None, self.base_url)
             params = None
         return result
 

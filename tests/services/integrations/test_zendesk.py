@@ -138,3 +138,21 @@ def test_the_fake_refuses_big_pages_and_deep_offsets_like_zendesk(zd):
     assert session.get(f"{zd.base_url}/users", params={"page": 2}).status_code == 200
     assert session.get(f"{zd.base_url}/tickets/1").status_code == 404
     assert "X-Rate-Limit-Remaining" in session.get(f"{zd.base_url}/users/me").headers
+
+
+def test_a_next_link_to_another_host_is_not_followed(zd, monkeypatch):
+    client = zd.client()
+    org = _first_org(zd)
+    real_get = client.http.get
+
+    def foreign_next(url, **kwargs):
+        body = real_get(url, **kwargs)
+        if "users" in (body or {}):
+            body["meta"]["has_more"] = True
+            body["links"]["next"] = "https://evil.example/api/v2/users?page[after]=x"
+        return body
+
+    monkeypatch.setattr(client.http, "get", foreign_next)
+    with pytest.raises(IntegrationError) as caught:
+        client.fetch_org_users(org)
+    assert caught.value.kind == "unexpected" and "evil.example" in caught.value.message

@@ -1,0 +1,85 @@
+"""The OpenAPI document, with the user record derived from the field schema."""
+
+from __future__ import annotations
+
+from app.models import UserStatus
+from app.services.user_schema import USER_FIELDS
+
+
+def user_record_schema() -> dict:
+    """The canonical user record as a JSON schema."""
+    return {
+        "type": "object",
+        "required": [f.name for f in USER_FIELDS if f.mandatory and not f.derivable],
+        "properties": {f.name: {"type": "string", "maxLength": f.max_length, "title": f.label,
+                                "description": f.help or f.label} for f in USER_FIELDS},
+    }
+
+
+def _components() -> dict:
+    """Schemas shared by the paths."""
+    problem = {"type": "object", "properties": {
+        "field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"},
+        "suggestion": {"type": ["string", "null"]}}}
+    user = {"allOf": [{"$ref": "#/components/schemas/UserRecord"}, {"type": "object", "properties": {
+        "id": {"type": "integer"}, "status": {"type": "string", "enum": list(UserStatus.ALL)},
+        "step": {"type": "string"}, "last_error": {"type": "string"}, "origin": {"type": "string"},
+        "object_guid": {"type": ["string", "null"]}}}]}
+    return {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                       "description": "A personal token from `enlist issue-token EMAIL`."}},
+        "schemas": {
+            "UserRecord": user_record_schema(), "Problem": problem, "User": user,
+            "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+            "Problems": {"type": "object", "properties": {
+                "error": {"type": "string"},
+                "errors": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
+                "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}}},
+        },
+    }
+
+
+def _json(schema_ref: str, description: str) -> dict:
+    """A JSON response of a component schema."""
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
+
+
+CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+        "description": "The deployment's short code."}
+UNAUTHORIZED = {"401": {"$ref": "#/components/responses/Unauthorized"}}
+
+
+def paths() -> dict:
+    """Every documented route."""
+    return {
+        "/deployments": {"get": {"summary": "List deployments", "responses": {
+            "200": {"description": "Deployments with user counts per status"}, **UNAUTHORIZED}}},
+        "/deployments/{code}/users": {
+            "parameters": [CODE],
+            "get": {"summary": "List the deployment's users", "parameters": [
+                {"name": "q", "in": "query", "schema": {"type": "string"}},
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(UserStatus.ALL)}},
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+                "responses": {"200": {"description": "A page of users"}, **UNAUTHORIZED,
+                              "404": _json("Error", "Unknown deployment")}},
+            "post": {"summary": "Create a draft user",
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"$ref": "#/components/schemas/UserRecord"}}}},
+                     "responses": {"201": _json("User", "Created"), **UNAUTHORIZED,
+                                   "422": _json("Problems", "The record has errors")}},
+        },
+    }
+
+
+def openapi_document() -> dict:
+    """The whole OpenAPI 3.1 document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Enlist API", "version": "1",
+                 "description": "Automate what technicians do in the portal. Every answer is JSON."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths(),
+        "components": {**_components(), "responses": {"Unauthorized": _json("Error", "Missing or invalid token")}},
+    }

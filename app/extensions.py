@@ -1,0 +1,22 @@
+"""Flask extensions, created unbound and bound to the app in create_app."""
+
+from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every model."""
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+htmx = HTMX()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

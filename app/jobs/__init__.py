@@ -1,0 +1,1 @@
+"""RQ entry points: take ids, load state, call a service, record the outcome."""

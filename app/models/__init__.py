@@ -1,0 +1,10 @@
+"""The models, one module per entity; imported here so Alembic and the app see every table."""
+
+from app.models.api_token import ApiToken
+from app.models.audit_event import AuditEvent
+from app.models.catalog_entry import CatalogEntry
+from app.models.deployment import Deployment
+from app.models.operator import Operator
+from app.models.user import User, UserStatus
+
+__all__ = ["ApiToken", "AuditEvent", "CatalogEntry", "Deployment", "Operator", "User", "UserStatus"]

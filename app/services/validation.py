@@ -1,0 +1,186 @@
+"""The one validator every source uses: a record of the field schema in, problems out."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from email_validator import EmailNotValidError, validate_email
+
+from app.services import naming
+from app.services.user_schema import FIELDS_BY_NAME, USER_FIELDS, UserField
+
+ERROR = "error"
+WARNING = "warning"
+
+# Letters of any script (accented too), spaces and hyphens: the rule the Excel instructions state.
+_NAME_OK = re.compile(r"^[^\W\d_]+(?:[ \-][^\W\d_]+)*$")
+_NAME_BAD_CHAR = re.compile(r"[^\w \-]|[\d_]")
+_SAM_FORBIDDEN = set('"/\\[]:;|=,+*?<>@')
+_EXTENSION_IN_PHONE = re.compile(r"\s*(?:x|ext\.?|extension|#)\s*(\d{1,10})\s*$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one field of a record."""
+
+    field: str
+    code: str
+    message: str
+    severity: str = ERROR
+    suggestion: str | None = None
+
+    def as_dict(self) -> dict:
+        """The JSON shape the API and the pages use."""
+        return {k: v for k, v in asdict(self).items() if k != "severity"}
+
+
+@dataclass
+class ValidationContext:
+    """What the validator needs to know beyond the record: who already holds a name or address."""
+
+    username_owner: Callable[[str], str | None] = lambda username: None
+    email_owner: Callable[[str], str | None] = lambda email: None
+    naming_policy: str = naming.DEFAULT_POLICY
+    upn_suffix: str | None = None
+
+
+def clean_record(values: dict) -> dict[str, str]:
+    """Every schema field as trimmed NFC text; unknown keys dropped."""
+    record = {}
+    for f in USER_FIELDS:
+        raw = values.get(f.name)
+        text = "" if raw is None else unicodedata.normalize("NFC", str(raw)).strip()
+        record[f.name] = text
+    return record
+
+
+def suggest_name(text: str) -> str:
+    """The name with everything but letters, spaces and hyphens removed: O'Leary becomes OLeary."""
+    kept = _NAME_BAD_CHAR.sub("", text)
+    return re.sub(r"\s{2,}", " ", kept).strip(" -")
+
+
+def split_phone(text: str) -> tuple[str, str]:
+    """The phone's digits and an extension written inside it ('555 1234 x12' gives 5551234, 12)."""
+    extension = ""
+    match = _EXTENSION_IN_PHONE.search(text)
+    if match:
+        extension, text = match.group(1), text[: match.start()]
+    return re.sub(r"\D", "", text), extension
+
+
+def suggest_username(record: dict[str, str], ctx: ValidationContext) -> str:
+    """A valid, free username for the record from the deployment's naming policy."""
+    return naming.derive_username(
+        record["first_name"], record["last_name"], ctx.naming_policy,
+        is_taken=lambda name: ctx.username_owner(name) is not None,
+    )
+
+
+def validate_record(values: dict, ctx: ValidationContext | None = None) -> list[Problem]:
+    """Every problem of one user record, errors and warnings, field by field in schema order."""
+    ctx = ctx or ValidationContext()
+    record = clean_record(values)
+    problems: list[Problem] = []
+    for f in USER_FIELDS:
+        problems.extend(_check_field(f, record, ctx))
+    return problems
+
+
+def _check_field(f: UserField, record: dict[str, str], ctx: ValidationContext) -> list[Problem]:
+    """The problems of one field: presence and length first, then the rules of its kind."""
+    value = record[f.name]
+    if not value:
+        if f.mandatory:
+            suggestion = suggest_username(record, ctx) if f.derivable else None
+            hint = " It can be derived from the name." if suggestion else ""
+            return [Problem(f.name, "missing", f"{f.label} is mandatory.{hint}", ERROR, suggestion or None)]
+        return []
+    if _CONTROL.search(value):
+        clean = re.sub(r"\s+", " ", _CONTROL.sub(" ", value)).strip()
+        return [Problem(f.name, "control_characters",
+                        f"{f.label} contains line breaks or invisible control characters.", ERROR, clean)]
+    checks = {"name": _check_name, "email": _check_email, "username": _check_username,
+              "digits": _check_digits, "text": lambda f, v, r, c: []}
+    problems = checks[f.kind](f, value, record, ctx)
+    if len(value) > f.max_length and not any(p.code == "too_long" for p in problems):
+        problems.append(Problem(f.name, "too_long",
+                                f"{f.label} is {len(value)} characters long; at most {f.max_length} are allowed.",
+                                ERROR, value[: f.max_length].strip()))
+    return problems
+
+
+def _check_name(f: UserField, value: str, record: dict, ctx: ValidationContext) -> list[Problem]:
+    """Names: letters (accented too), spaces and hyphens only."""
+    if _NAME_OK.match(value):
+        return []
+    bad = "".join(dict.fromkeys(c for c in value if _NAME_BAD_CHAR.match(c)))
+    shown = " ".join(repr(c) if c != "'" else '"\'"' for c in bad) or "special characters"
+    return [Problem(f.name, "special_characters",
+                    f"{f.label} may contain only letters, spaces and hyphens; remove {shown}.",
+                    ERROR, suggest_name(value) or None)]
+
+
+def _check_email(f: UserField, value: str, record: dict, ctx: ValidationContext) -> list[Problem]:
+    """Email: valid syntax, not already used in the deployment, ideally in the UPN suffix domain."""
+    try:
+        normalized = validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        fixed = value.replace(" ", "").strip(".,;<>")
+        return [Problem(f.name, "invalid_email", f"Email is not a valid address: {exc}",
+                        ERROR, fixed if fixed != value else None)]
+    problems = []
+    owner = ctx.email_owner(normalized)
+    if owner:
+        problems.append(Problem(f.name, "duplicate_email", f"Email {normalized} is already used by {owner}."))
+    domain = normalized.rsplit("@", 1)[1].casefold()
+    if ctx.upn_suffix and domain != ctx.upn_suffix.casefold():
+        problems.append(Problem(f.name, "email_domain", f"Email domain {domain} differs from the "
+                                f"deployment's sign-in suffix {ctx.upn_suffix}.", WARNING))
+    return problems
+
+
+def _check_username(f: UserField, value: str, record: dict, ctx: ValidationContext) -> list[Problem]:
+    """Username: a valid Windows sAMAccountName, free in the deployment."""
+    bad = "".join(dict.fromkeys(c for c in value if c in _SAM_FORBIDDEN or c.isspace()))
+    reasons = []
+    if bad:
+        reasons.append("it may not contain " + " ".join(bad.replace(" ", "")) + (" or spaces" if " " in bad else ""))
+    if len(value) > f.max_length:
+        reasons.append(f"it is {len(value)} characters long (at most {f.max_length})")
+    if value.endswith("."):
+        reasons.append("it may not end with a dot")
+    if reasons:
+        local = value.split("@", 1)[0]
+        fixed = "".join(c for c in local if c not in _SAM_FORBIDDEN and not c.isspace())[: f.max_length].rstrip(".")
+        code = "too_long" if reasons[0].startswith("it is") else "invalid_username"
+        return [Problem(f.name, code, "Username is not a valid Windows sign-in name: " + "; ".join(reasons) + ".",
+                        ERROR, fixed or suggest_username(record, ctx) or None)]
+    owner = ctx.username_owner(value)
+    if owner:
+        return [Problem(f.name, "duplicate_username", f"Username {value} is already used by {owner}.",
+                        ERROR, suggest_username(record, ctx) or None)]
+    return []
+
+
+def _check_digits(f: UserField, value: str, record: dict, ctx: ValidationContext) -> list[Problem]:
+    """Phone and extension: digits only; an extension written inside the phone is pointed out."""
+    if value.isdigit() and value.isascii():
+        return []
+    digits, extension = split_phone(value) if f.name == "phone" else (re.sub(r"\D", "", value), "")
+    if extension and not record.get("extension"):
+        return [Problem(f.name, "extension_in_phone",
+                        f"{f.label} contains an extension (x{extension}); move it to Extension.",
+                        ERROR, digits or None)]
+    return [Problem(f.name, "not_digits",
+                    f"{f.label} must be digits only: no parentheses, spaces, dashes or plus sign.",
+                    ERROR, digits or None)]
+
+
+def has_errors(problems: list[Problem]) -> bool:
+    """Whether any problem blocks the import."""
+    return any(p.severity == ERROR for p in problems)

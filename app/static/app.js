@@ -1,0 +1,60 @@
+// Enlist's few behaviours that HTML and htmx do not give: menu on touch, suggestions, Escape, error toasts.
+(function () {
+  "use strict";
+
+  // The green "+" menu opens on hover and focus in CSS; a click toggles it for touch screens.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".add-button");
+    document.querySelectorAll(".add-menu.open").forEach(function (menu) {
+      if (!button || menu !== button.parentElement) {
+        menu.classList.remove("open");
+        menu.querySelector(".add-button").setAttribute("aria-expanded", "false");
+      }
+    });
+    if (button) {
+      var open = button.parentElement.classList.toggle("open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+  });
+
+  // "Use 'OLeary'": put the validator's suggestion in its input and validate again.
+  document.addEventListener("click", function (event) {
+    var suggestion = event.target.closest("button.suggest");
+    if (!suggestion) return;
+    var input = document.getElementById(suggestion.dataset.fill);
+    if (!input) return;
+    input.value = suggestion.dataset.value;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    input.focus();
+  });
+
+  // Escape leaves an inline edit; Enter in an inline edit saves it.
+  document.addEventListener("keydown", function (event) {
+    var row = event.target.closest && event.target.closest("tr.editing");
+    if (!row) return;
+    if (event.key === "Escape") {
+      htmx.trigger(row, "cancel");
+    } else if (event.key === "Enter" && event.target.tagName === "INPUT") {
+      event.preventDefault();
+      var save = row.querySelector("button.primary");
+      if (save) save.click();
+    }
+  });
+
+  // Errors htmx does not swap (403, 404, 413, 429, 500...) are shown, not swallowed.
+  document.addEventListener("htmx:responseError", function (event) {
+    var toast = document.getElementById("toast");
+    var text = event.detail.xhr.responseText || "";
+    var doc = new DOMParser().parseFromString(text, "text/html");
+    var message = (doc.querySelector(".flash, p") || doc.body || {}).textContent || "";
+    toast.textContent = message.trim() || ("The portal answered " + event.detail.xhr.status + ".");
+    toast.hidden = false;
+    setTimeout(function () { toast.hidden = true; }, 6000);
+  });
+  document.addEventListener("htmx:sendError", function () {
+    var toast = document.getElementById("toast");
+    toast.textContent = "The portal cannot be reached. Check the network and try again.";
+    toast.hidden = false;
+  });
+})();

@@ -610,9 +610,9 @@ def summarise(records, counts, results, batches):
         index = result.get("index", 0)
         record = records[index] if 0 <= index < len(records) else {}
         who = record.get("display_name") or record.get("username") or result.get("source_key")
-        reasons = "; ".join("%s: %s" % (e.get("field", "?"), e.get("message", ""))
-                            for e in result.get("errors") or []) or "no reason given"
-        details.append("Rejected %s (%s): %s" % (who, result.get("source_key", ""), reasons))
+        details.append("Rejected %s (%s):" % (who, result.get("source_key", "")))
+        details += ["  %s: %s" % (e.get("field", "?"), e.get("message", ""))
+                    for e in result.get("errors") or [{"field": "?", "message": "no reason"}]]
     code = EXIT_REJECTED if details or counts["rejected"] else EXIT_OK
     return Outcome(code, message, details), {"counts": counts, "results": results}
 

@@ -54,7 +54,7 @@ class StubPortal:
         """Prepare the stub; tls is an optional server-side ssl.SSLContext."""
         self.token, self.tls = token, tls
         self.requests = []  # every request seen: {"path", "headers", "body"}
-        self.script = []  # (status, headers, body) answered before the contract logic
+        self.script = []  # (status, headers, body) or None, answered before the contract logic
         self.store = {}  # source_key -> record, to tell created from updated and unchanged
         self.required = ()  # fields this portal insists on, to provoke 422 answers
         self.server = None
@@ -135,8 +135,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.portal.requests.append(request)
         if self.path != API_PATH:
             return self._send(404, {}, b"<html><body>Not Found</body></html>", "text/html")
-        if self.portal.script:
-            return self._send_json(*self.portal.script.pop(0))
+        scripted = self.portal.script.pop(0) if self.portal.script else None
+        if scripted:  # None in the script means "answer this one by the contract"
+            return self._send_json(*scripted)
         if self.headers.get("Authorization") != f"Bearer {self.portal.token}":
             return self._send_json(401, {}, {"error": TOKEN_ERROR})
         if length > MAX_BYTES:

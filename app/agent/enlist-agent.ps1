@@ -17,6 +17,7 @@
     6  network error: no network, unknown host, connection refused, or no Enlist API at the URL
     7  TLS error: the portal's certificate is not trusted
     8  server error or unexpected answer (including "too many requests" that did not clear)
+    Any other code (1): the agent itself failed; the error is printed.
 
 .EXAMPLE
   powershell.exe -NoProfile -ExecutionPolicy Bypass -File enlist-agent.ps1 -Yes
@@ -81,7 +82,8 @@ function Get-SignedInUser {
   # Return the domain and account of the person using this PC (the console user under SYSTEM).
   $account = $env:USERNAME; $domain = $env:USERDOMAIN
   if ($account -like '*$' -or $account -eq 'SYSTEM') {
-    $console = (Get-CimInstance Win32_ComputerSystem).UserName
+    $console = $null
+    try { $console = (Get-CimInstance Win32_ComputerSystem).UserName } catch { }
     if (-not $console) {
       Write-Outcome $EXIT_USAGE ('No one is signed in at this PC''s console, so there is no ' +
         'user to send. Run the agent while the user is signed in.')
@@ -129,7 +131,8 @@ function Get-UserRecord {
   if ($domain -and $domain -ne $machine) { $entry = Get-DirectoryUser $account }
   $upn = Get-First $entry 'userprincipalname'
   if (-not $upn -and $env:USERNAME -eq $account) {
-    $upn = "$(& whoami.exe /upn 2>$null)".Trim()
+    # 5.1 turns a native command's stderr into a terminating error under 'Stop': catch it.
+    try { $upn = "$(& whoami.exe /upn 2>$null)".Trim() } catch { $upn = '' }
   }
   $first = Get-First $entry 'givenname'; $last = Get-First $entry 'sn'
   $display = Get-First $entry 'displayname'

@@ -87,6 +87,8 @@ $s.PageSize = 500
 """
 PS_USER = PS_FLATTEN + "$r = $s.FindOne(); if ($r) { Flat $r | ConvertTo-Json -Compress }\n"
 PS_NETWORK = PS_FLATTEN + (
+    # Windows PowerShell 5.1 may otherwise wrap arrays as {"value": [...], "Count": n}.
+    "Remove-TypeData -TypeName System.Array -ErrorAction SilentlyContinue\n"
     "$all = @(foreach ($r in $s.FindAll()) { Flat $r })\n"
     "ConvertTo-Json -InputObject $all -Compress\n"
 )
@@ -703,8 +705,10 @@ def confirm(args, records, settings):
                                         "--yes to send without asking (for RMM tools and "
                                         "scripts).")
     target = settings["deployment"] or settings["url"]
+    # The question goes where the preview went, so --json output stays pure JSON.
+    print("Send this to Enlist (%s)? [y/N] " % target, end="", file=preview, flush=True)
     try:
-        answer = input("Send this to Enlist (%s)? [y/N] " % target)
+        answer = input()
     except EOFError:
         answer = ""
     if answer.strip().lower() in ("y", "yes"):

@@ -93,6 +93,7 @@ def run_agent(tmp_path):
     """Run an agent file as a subprocess, with no ENLIST_* variables and no terminal."""
 
     def run(*args, script=AGENT_PY, env=None, timeout=60):
+        """Run the agent with these arguments and return the finished process."""
         clean = {k: v for k, v in os.environ.items() if not k.startswith("ENLIST_")}
         clean.update(env or {})
         return subprocess.run(

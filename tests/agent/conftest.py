@@ -21,7 +21,6 @@ from stub_portal import StubPortal, tls_server_context
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT_PY = REPO / "app" / "agent" / "enlist_agent.py"
-AGENT_PS1 = REPO / "app" / "agent" / "enlist-agent.ps1"
 SAMPLES = Path(__file__).resolve().parent / "samples"
 
 

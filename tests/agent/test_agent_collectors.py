@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,6 @@ def test_the_agent_parses_as_python_3_8(agent):
 
 def test_the_agent_imports_only_the_standard_library(agent):
     """The agent is a single file: nothing outside the standard library."""
-    import sys
-
     tree = ast.parse(Path(agent.__file__).read_text(encoding="utf-8"))
     names = {alias.name.split(".")[0] for node in ast.walk(tree)
              if isinstance(node, ast.Import) for alias in node.names}

@@ -58,7 +58,7 @@ def _schema():
             db.drop_all()
             with db.engine.begin() as conn:
                 conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-        upgrade()
+        upgrade(revision="heads")
         db.engine.dispose()
     yield
 

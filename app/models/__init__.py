@@ -4,7 +4,9 @@ from app.models.api_token import ApiToken
 from app.models.audit_event import AuditEvent
 from app.models.catalog_entry import CatalogEntry
 from app.models.deployment import Deployment
+from app.models.import_batch import BatchState, ImportBatch, ImportRow, RowState
 from app.models.operator import Operator
 from app.models.user import User, UserStatus
 
-__all__ = ["ApiToken", "AuditEvent", "CatalogEntry", "Deployment", "Operator", "User", "UserStatus"]
+__all__ = ["ApiToken", "AuditEvent", "BatchState", "CatalogEntry", "Deployment", "ImportBatch", "ImportRow",
+           "Operator", "RowState", "User", "UserStatus"]

@@ -48,6 +48,7 @@ class User(UserFieldsMixin, db.Model):
     ad_dn = sa.Column(sa.String(512), nullable=False, default="")
     object_guid = sa.Column(sa.String(36), nullable=False, default="")
     catalog_entry_id = sa.Column(sa.Integer, sa.ForeignKey("catalog_entries.id", ondelete="SET NULL"))
+    import_batch_id = sa.Column(sa.Integer, sa.ForeignKey("import_batches.id", ondelete="SET NULL"))
     created_by = sa.Column(sa.String(254), nullable=False, default="")
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)

@@ -16,7 +16,7 @@ def _upgrade_database(app) -> None:
     from flask_migrate import upgrade
 
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
 
 
 def _spawn(app, host: str, port: int, web_workers: int, job_workers: int) -> list[subprocess.Popen]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 15:29:01.209221
+Create Date: 2026-11-28 15:38:58.727931
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0001"
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -37,8 +37,8 @@ def upgrade():
     sa.Column('naming_policy', sa.String(length=20), nullable=False),
     sa.Column('directory_verified_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('directory_verified_digest', sa.String(length=64), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('code')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deployments')),
+    sa.UniqueConstraint('code', name=op.f('uq_deployments_code'))
     )
     op.create_table('operators',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -50,8 +50,8 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('session_version', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('email')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_operators')),
+    sa.UniqueConstraint('email', name=op.f('uq_operators_email'))
     )
     op.create_table('api_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -61,9 +61,9 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['operator_id'], ['operators.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('token_digest')
+    sa.ForeignKeyConstraint(['operator_id'], ['operators.id'], name=op.f('fk_api_tokens_operator_id_operators'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+    sa.UniqueConstraint('token_digest', name=op.f('uq_api_tokens_token_digest'))
     )
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -77,9 +77,9 @@ def upgrade():
     sa.Column('summary', sa.String(length=500), nullable=False),
     sa.Column('outcome', sa.String(length=20), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['deployment_id'], ['deployments.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['operator_id'], ['operators.id'], ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['deployment_id'], ['deployments.id'], name=op.f('fk_audit_events_deployment_id_deployments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['operator_id'], ['operators.id'], name=op.f('fk_audit_events_operator_id_operators'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events'))
     )
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_audit_deployment_at', ['deployment_id', 'at'], unique=False)
@@ -105,12 +105,33 @@ def upgrade():
     sa.Column('department', sa.String(length=64), server_default='', nullable=False),
     sa.Column('location', sa.String(length=128), server_default='', nullable=False),
     sa.Column('job_title', sa.String(length=128), server_default='', nullable=False),
-    sa.ForeignKeyConstraint(['deployment_id'], ['deployments.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
+    sa.ForeignKeyConstraint(['deployment_id'], ['deployments.id'], name=op.f('fk_catalog_entries_deployment_id_deployments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_catalog_entries')),
     sa.UniqueConstraint('deployment_id', 'source_key', name='uq_catalog_deployment_source_key')
     )
     with op.batch_alter_table('catalog_entries', schema=None) as batch_op:
         batch_op.create_index('ix_catalog_deployment_last_seen', ['deployment_id', 'last_seen'], unique=False)
+
+    op.create_table('import_batches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('deployment_id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('created_by', sa.String(length=254), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('row_count', sa.Integer(), nullable=False),
+    sa.Column('error_rows', sa.Integer(), nullable=False),
+    sa.Column('warning_rows', sa.Integer(), nullable=False),
+    sa.Column('skipped_rows', sa.Integer(), nullable=False),
+    sa.Column('imported_rows', sa.Integer(), nullable=False),
+    sa.Column('meta', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['deployment_id'], ['deployments.id'], name=op.f('fk_import_batches_deployment_id_deployments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_batches'))
+    )
+    with op.batch_alter_table('import_batches', schema=None) as batch_op:
+        batch_op.create_index('ix_import_batches_deployment_created', ['deployment_id', 'created_at'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -124,6 +145,7 @@ def upgrade():
     sa.Column('ad_dn', sa.String(length=512), nullable=False),
     sa.Column('object_guid', sa.String(length=36), nullable=False),
     sa.Column('catalog_entry_id', sa.Integer(), nullable=True),
+    sa.Column('import_batch_id', sa.Integer(), nullable=True),
     sa.Column('created_by', sa.String(length=254), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -136,24 +158,63 @@ def upgrade():
     sa.Column('department', sa.String(length=64), server_default='', nullable=False),
     sa.Column('location', sa.String(length=128), server_default='', nullable=False),
     sa.Column('job_title', sa.String(length=128), server_default='', nullable=False),
-    sa.ForeignKeyConstraint(['catalog_entry_id'], ['catalog_entries.id'], ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['deployment_id'], ['deployments.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
+    sa.ForeignKeyConstraint(['catalog_entry_id'], ['catalog_entries.id'], name=op.f('fk_users_catalog_entry_id_catalog_entries'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['deployment_id'], ['deployments.id'], name=op.f('fk_users_deployment_id_deployments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['import_batch_id'], ['import_batches.id'], name=op.f('fk_users_import_batch_id_import_batches'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('deployment_id', 'email_key', name='uq_users_deployment_email'),
     sa.UniqueConstraint('deployment_id', 'username_key', name='uq_users_deployment_username')
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index('ix_users_deployment_status', ['deployment_id', 'status'], unique=False)
 
+    op.create_table('import_rows',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('row_number', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('has_errors', sa.Boolean(), nullable=False),
+    sa.Column('has_warnings', sa.Boolean(), nullable=False),
+    sa.Column('problems', sa.JSON(), nullable=False),
+    sa.Column('source_key', sa.String(length=255), nullable=False),
+    sa.Column('catalog_entry_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('first_name', sa.String(length=64), server_default='', nullable=False),
+    sa.Column('last_name', sa.String(length=64), server_default='', nullable=False),
+    sa.Column('email', sa.String(length=254), server_default='', nullable=False),
+    sa.Column('username', sa.String(length=20), server_default='', nullable=False),
+    sa.Column('phone', sa.String(length=32), server_default='', nullable=False),
+    sa.Column('extension', sa.String(length=10), server_default='', nullable=False),
+    sa.Column('department', sa.String(length=64), server_default='', nullable=False),
+    sa.Column('location', sa.String(length=128), server_default='', nullable=False),
+    sa.Column('job_title', sa.String(length=128), server_default='', nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], name=op.f('fk_import_rows_batch_id_import_batches'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['catalog_entry_id'], ['catalog_entries.id'], name=op.f('fk_import_rows_catalog_entry_id_catalog_entries'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_import_rows_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_rows'))
+    )
+    with op.batch_alter_table('import_rows', schema=None) as batch_op:
+        batch_op.create_index('ix_import_rows_batch_errors', ['batch_id', 'has_errors', 'row_number'], unique=False)
+        batch_op.create_index('ix_import_rows_batch_row', ['batch_id', 'row_number'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('import_rows', schema=None) as batch_op:
+        batch_op.drop_index('ix_import_rows_batch_row')
+        batch_op.drop_index('ix_import_rows_batch_errors')
+
+    op.drop_table('import_rows')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index('ix_users_deployment_status')
 
     op.drop_table('users')
+    with op.batch_alter_table('import_batches', schema=None) as batch_op:
+        batch_op.drop_index('ix_import_batches_deployment_created')
+
+    op.drop_table('import_batches')
     with op.batch_alter_table('catalog_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_catalog_deployment_last_seen')
 

@@ -17,8 +17,8 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,23 @@ READY_MARK = ".enlist-base-ready"
 TREE_DELETE = "1.2.840.113556.1.4.805"
 _SBIN = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 _RUNNING: set["DC"] = set()
+# Runs beside each DC: when the process that started the DC dies, even by SIGKILL (where no
+# teardown or atexit runs), it is reparented, notices, and stops samba's process group.
+_WATCHDOG = """
+import os, signal, sys, time
+owner, group = int(sys.argv[1]), int(sys.argv[2])
+try:
+    while os.getppid() == owner:
+        os.killpg(group, 0)
+        time.sleep(0.5)
+    os.killpg(group, signal.SIGTERM)
+    for _ in range(50):
+        time.sleep(0.1)
+        os.killpg(group, 0)
+    os.killpg(group, signal.SIGKILL)
+except ProcessLookupError:
+    pass
+"""
 
 
 class SambaNotAvailable(RuntimeError):
@@ -54,14 +71,6 @@ def samba_version() -> str:
     return out.stdout.strip().removeprefix("Version ").replace("/", "_")
 
 
-@contextmanager
-def _flock(path: Path):
-    """Hold an exclusive lock file, so parallel sessions provision the base only once."""
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
 def ensure_base(cache_root: Path = CACHE_ROOT) -> Path:
     """Provision the base DC once (provision, start so TLS keys exist, stop); return its folder."""
     base = cache_root / f"base-{samba_version()}"
@@ -69,7 +78,8 @@ def ensure_base(cache_root: Path = CACHE_ROOT) -> Path:
     if all((base / name).exists() for name in needed):
         return base
     cache_root.mkdir(parents=True, exist_ok=True)
-    with _flock(cache_root / ".provision.lock"):
+    with open(cache_root / ".provision.lock", "a") as lock:  # parallel sessions provision once
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if all((base / name).exists() for name in needed):
             return base
         staging = cache_root / f".{base.name}.{os.getpid()}"
@@ -227,6 +237,7 @@ class DC:
     tls_name: str = TLS_NAME
     upn_suffix: str = UPN_SUFFIX
     pid: int | None = field(default=None, init=False)
+    watchdog: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.url = f"ldaps://{self.ip}:636"
@@ -261,20 +272,20 @@ class DC:
         if self.lock_fd is not None:  # so a later session can stop this DC if we die
             os.ftruncate(self.lock_fd, 0)
             os.pwrite(self.lock_fd, f"{self.pid}\n".encode(), 0)
+        self.watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(self.pid)],
+            start_new_session=True, stdin=subprocess.DEVNULL, close_fds=True)
 
     def _read_pid(self) -> int | None:
         """The master samba pid from run/samba.pid, once samba wrote it."""
-        try:
-            return int((self.workdir / "run/samba.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
+        pid_file = self.workdir / "run/samba.pid"
+        text = pid_file.read_text().strip() if pid_file.exists() else ""
+        return int(text) if text.isdigit() else None
 
     def _log(self) -> str:
         """The tail of samba's log, for error messages."""
-        try:
-            return (self.workdir / "log/samba.log").read_text()[-2000:]
-        except OSError:
-            return "(no samba log)"
+        log = self.workdir / "log/samba.log"
+        return log.read_text(errors="replace")[-2000:] if log.exists() else "(no samba log)"
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop samba (SIGTERM to its process group, SIGKILL after timeout); safe to repeat."""
@@ -283,6 +294,10 @@ class DC:
             _kill_group(pid, timeout)
         self.pid = None
         (self.workdir / "run/samba.pid").unlink(missing_ok=True)
+        if self.watchdog:
+            self.watchdog.kill()
+            self.watchdog.wait()
+            self.watchdog = None
         _RUNNING.discard(self)
 
     def destroy(self, remove: bool = True) -> None:

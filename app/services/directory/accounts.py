@@ -101,6 +101,7 @@ def ensure_ad_user(conn: ldap3.Connection, settings: DirectorySettings, spec: Ac
     steps: list[str] = []
 
     def done(step: str, account: FoundAccount) -> None:
+        """Record a finished step and report it, with the GUID, before the next one starts."""
         steps.append(step)
         log.info("directory: %s %s done (%s)", spec.username, step, account.guid)
         if step_done:
@@ -123,7 +124,7 @@ def ensure_ad_user(conn: ldap3.Connection, settings: DirectorySettings, spec: Ac
 
 def _checked(found: FoundAccount, spec: AccountSpec, upn: str) -> FoundAccount:
     """The found account when it is ours; an AccountConflict otherwise."""
-    if found.ours:
+    if found.ours or found.matched_by == "guid":  # the GUID we stored names our account
         return found
     if found.matched_by == "upn":
         message = (f"The sign-in name {upn} is already used by another account ({found.dn}) "

@@ -32,7 +32,8 @@ def check_connection(settings: DirectorySettings) -> list[Check]:
     try:
         conn, url = open_connection(settings)
     except DirectoryError as error:
-        return [Check(REACH, False, error.message), *_not_checked(settings, "reached")]
+        return [Check(REACH, False, error.message),
+                *_not_checked(settings, "the domain controller could not be reached")]
     trust = ("its certificate is trusted" if settings.verify_tls
              else "certificate NOT verified: verification is turned off in the settings")
     checks = [Check(REACH, True, f"Reached {url}; {trust}.")]
@@ -41,7 +42,7 @@ def check_connection(settings: DirectorySettings) -> list[Check]:
     except DirectoryError as error:
         conn.unbind()
         return [*checks, Check(SIGN_IN, False, error.message),
-                *_not_checked(settings, "signed in")[1:]]
+                *_not_checked(settings, "the sign-in failed")[1:]]
     try:
         checks.append(Check(SIGN_IN, True, f"Signed in as {settings.bind_user}."))
         target, ou_check = _ou_check(conn, settings)
@@ -57,7 +58,7 @@ def check_connection(settings: DirectorySettings) -> list[Check]:
 
 def _not_checked(settings: DirectorySettings, why: str) -> list[Check]:
     """The checks that could not run, so the technician sees the whole list."""
-    reason = f"Not checked: the domain controller could not be {why}."
+    reason = f"Not checked: {why}."
     names = [SIGN_IN, OU, *(f"Group {g}" for g in settings.groups), PERMISSION]
     return [Check(name, False, reason) for name in names]
 

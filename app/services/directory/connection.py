@@ -52,9 +52,11 @@ def open_connection(settings: DirectorySettings) -> tuple[ldap3.Connection, str]
             failures.append(failure)
     # A certificate problem is a configuration error: report it before a merely busy fallback.
     permanent = [f for f in failures if not f.transient]
-    worst = (permanent or failures)[0]
-    raw = " | ".join(f.raw for f in failures)
-    raise DirectoryError(worst.message, code=worst.code, raw=raw, transient=not permanent)
+    message = (permanent or failures)[0].message
+    if not permanent and len(failures) > 1:
+        message = "None of the domain controllers answered: " + " ".join(f.message for f in failures)
+    raise DirectoryError(message, code=(permanent or failures)[0].code,
+                         raw=" | ".join(f.raw for f in failures), transient=not permanent)
 
 
 def bind(conn: ldap3.Connection, settings: DirectorySettings) -> None:

@@ -117,12 +117,13 @@ def error_from_exception(error: Exception, *, doing: str, url: str = "",
             + ("it was issued for another name." if mismatch else
                "it is not signed by the CA certificate in the settings."),
             code="tls_name_mismatch" if mismatch else "tls_untrusted", raw=raw)
+    purpose = f" to {doing}" if doing != "connect" else ""
     if isinstance(error, lx.LDAPResponseTimeoutError) or "timed out" in raw:
-        return DirectoryError(f"The domain controller{where} did not answer in time while "
-                              f"trying to {doing}.", code="timeout", raw=raw, transient=True)
+        return DirectoryError(f"The domain controller{where} did not answer in time{purpose}.",
+                              code="timeout", raw=raw, transient=True)
     if isinstance(error, (lx.LDAPCommunicationError, lx.LDAPSessionTerminatedByServerError,
                           lx.LDAPSocketOpenError, lx.LDAPMaximumRetriesError, OSError)):
-        return DirectoryError(f"Could not reach the domain controller{where} to {doing} "
+        return DirectoryError(f"Could not reach the domain controller{where}{purpose} "
                               f"({_socket_reason(raw)}).", code="unreachable", raw=raw,
                               transient=True)
     if isinstance(error, (lx.LDAPInvalidValueError, lx.LDAPAttributeError)):

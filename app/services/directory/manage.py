@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ldap3
 
 from app.services.directory import attributes as attrs
@@ -46,8 +48,8 @@ def reset_password(conn: ldap3.Connection, guid: str, password: str, must_change
         raise _missing_or(error) from None
 
 
-def set_groups(conn: ldap3.Connection, guid: str, add: list[str] = (),
-               remove: list[str] = ()) -> None:
+def set_groups(conn: ldap3.Connection, guid: str, add: Sequence[str] = (),
+               remove: Sequence[str] = ()) -> None:
     """Add the account to the groups in add and remove it from those in remove (DNs or names)."""
     dn, _ = read_account(conn, guid, ["objectGUID"])
     base_dn = domain_of(dn)

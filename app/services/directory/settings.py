@@ -17,7 +17,7 @@ class DirectorySettings:
     bind_password: str = field(repr=False)
     users_ou: str  # full DN of the OU where new accounts go
     upn_suffix: str
-    ca_cert_pem: str | None = None  # None: the system's trusted CAs
+    ca_cert_pem: str | None = field(default=None, repr=False)  # None: the system's trusted CAs
     verify_tls: bool = True  # turning verification off is an explicit choice
     tls_server_name: str | None = None  # the name the certificate must carry, when not the URL's host
     groups: list[str] = field(default_factory=list)  # group DNs, or names looked up in the domain

@@ -100,7 +100,7 @@ def _cell(raw: str) -> str:
 
 
 def read_records(data: bytes, *, width_cap: int) -> Iterator[tuple[int, list[str]]]:
-    """(record number, cleaned cells) for every CSV record; numbers are the rows Excel shows."""
+    """(record number, cleaned cells) for each non-empty record; numbers are the rows Excel shows."""
     text = decode(data)
     hint = _SEP_HINT.match(text)
     if hint and hint.group(1) in DELIMITERS:
@@ -110,7 +110,9 @@ def read_records(data: bytes, *, width_cap: int) -> Iterator[tuple[int, list[str
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         for number, row in enumerate(reader, 1):
-            yield number, [_cell(cell) for cell in row[:width_cap]]
+            cells = [_cell(cell) for cell in row[:width_cap]]
+            if any(cells):  # the table builder expects empty rows dropped, as the child does
+                yield number, cells
     except csv.Error as exc:
         raise SpreadsheetError(f"The CSV file cannot be read near row {reader.line_num:,} "
                                f"({exc}). A quote is probably left open; fix it in Excel and "

@@ -36,7 +36,10 @@ def is_header_row(cells: list[str]) -> bool:
 
 def build_table(records: Iterable[tuple[int, list[str]]], *, sheet_name: str, max_rows: int,
                 max_columns: int) -> Table:
-    """Find the header row, then align every later non-empty row to the header width."""
+    """Find the header row, then align every later row to the header width.
+
+    `records` hold only non-empty rows (the readers drop the empty ones, cheaply, as they go).
+    """
     records = iter(records)
     header = _find_header(records)
     header_row, headers = header

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ldap3
+from ldap3.core.exceptions import LDAPInvalidDnError
 from ldap3.utils.dn import parse_dn
 
 from app.services.directory import operations as op
@@ -17,7 +18,11 @@ def exists(conn: ldap3.Connection, dn: str) -> bool:
 
 def ancestors(dn: str) -> list[str]:
     """The DN and each parent up to (not including) the domain, nearest first."""
-    rdns = parse_dn(dn, strip=True)
+    try:
+        rdns = parse_dn(dn, strip=True)
+    except LDAPInvalidDnError:
+        raise DirectoryError(f"'{dn}' is not a valid distinguished name.",
+                             code="invalid_dn") from None
     chain = [",".join(f"{a}={v}" for a, v, _ in rdns[i:]) for i in range(len(rdns))]
     return [d for d, (attr, _, _) in zip(chain, rdns) if attr.lower() != "dc"]
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from ldap3.core.exceptions import LDAPInvalidDnError
 from ldap3.utils.dn import parse_dn
+
+from app.services.directory.errors import DirectoryError
 
 
 @dataclass
@@ -36,6 +39,13 @@ class DirectorySettings:
 
 
 def domain_of(dn: str) -> str:
-    """The DC=... tail of a distinguished name."""
-    parts = [f"{attr}={value}" for attr, value, _ in parse_dn(dn) if attr.lower() == "dc"]
+    """The DC=... tail of a distinguished name; DirectoryError when there is none."""
+    try:
+        rdns = parse_dn(dn, strip=True)
+    except LDAPInvalidDnError:
+        rdns = []
+    parts = [f"{attr}={value}" for attr, value, _ in rdns if attr.lower() == "dc"]
+    if not parts:
+        raise DirectoryError(f"'{dn}' is not a full distinguished name such as "
+                             "OU=Staff,DC=client,DC=local.", code="invalid_dn")
     return ",".join(parts)

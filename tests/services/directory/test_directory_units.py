@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from ldap3.core import exceptions as lx
 
-from app.services.directory import DirectorySettings, generate_password
+from app.services.directory import DirectoryError, DirectorySettings, generate_password
 from app.services.directory.attributes import (
     cn_candidates,
     filetime_end_of,
@@ -41,6 +41,10 @@ def test_settings_repr_hides_secrets():
     text = repr(settings(ca_cert_pem="-----BEGIN CERTIFICATE-----"))
     assert "secret" not in text and "BEGIN" not in text
     assert settings().base_dn == "DC=x,DC=test"
+    for bad in ("Staff", "OU=Staff", "OU=Sta,ff=,DC"):
+        with pytest.raises(DirectoryError) as caught:
+            settings(users_ou=bad).base_dn
+        assert caught.value.code == "invalid_dn"
 
 
 def test_mapping_uses_the_schema_and_the_extension_setting():

@@ -85,10 +85,11 @@ def find_account(conn: ldap3.Connection, settings: DirectorySettings, *,
 def _found(dn: str, entry: op.Entry, how: str, enlist_id: str | None) -> FoundAccount:
     """A FoundAccount from a search entry."""
     marker = op.text(entry, attrs.MARKER_ATTRIBUTE)
-    ours = enlist_id is not None and marker == attrs.marker_value(enlist_id)
-    return FoundAccount(dn=dn, guid=op.guid_of(entry), uac=int(op.text(entry, "userAccountControl",
-                        "0") or 0), groups=op.values_of(entry, "memberOf"), marker=marker,
-                        ours=ours, matched_by=how)
+    flags = op.text(entry, "userAccountControl")
+    return FoundAccount(dn=dn, guid=op.guid_of(entry), uac=int(flags) if flags.isdigit() else 0,
+                        groups=op.values_of(entry, "memberOf"), marker=marker,
+                        ours=enlist_id is not None and marker == attrs.marker_value(enlist_id),
+                        matched_by=how)
 
 
 def ensure_ad_user(conn: ldap3.Connection, settings: DirectorySettings, spec: AccountSpec, *,
@@ -160,8 +161,9 @@ def _add(conn: ldap3.Connection, settings: DirectorySettings, spec: AccountSpec,
             return _checked(again, spec, upn)
         if upn_taken:
             raise upn_taken
-    raise DirectoryError(f"Could not create the account: the names {cn!r} and the like are "
-                         f"already taken in {settings.users_ou}.", code="name_in_use")
+    raise DirectoryError(f"Could not create the account: the name {cn!r} is taken in "
+                         f"{settings.users_ou}, or the username {spec.username} is used by an "
+                         "account the sign-in account cannot see.", code="name_in_use")
 
 
 def _new_account(conn: ldap3.Connection, dn: str, values: dict) -> FoundAccount:

@@ -14,14 +14,17 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def user_field_columns() -> dict[str, sa.Column]:
-    """One text column per field of the canonical user record, sized by the schema."""
-    return {f.name: sa.Column(sa.String(f.max_length), nullable=False, default="", server_default="")
+def user_field_columns(sized: bool = True) -> dict[str, sa.Column]:
+    """One text column per field of the canonical user record, sized by the schema or unbounded."""
+    return {f.name: sa.Column(sa.String(f.max_length) if sized else sa.Text, nullable=False, default="",
+                              server_default="")
             for f in USER_FIELDS}
 
 
-# A mixin generated from the schema, so the models never list the user fields again.
+# Mixins generated from the schema, so the models never list the user fields again. Staged rows
+# are unbounded: a value too long is kept, shown and flagged, not refused by the database.
 UserFieldsMixin = type("UserFieldsMixin", (), user_field_columns())
+RawUserFieldsMixin = type("RawUserFieldsMixin", (), user_field_columns(sized=False))
 
 
 def record_of(obj) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models._base import UserFieldsMixin, utcnow
+from app.models._base import RawUserFieldsMixin, utcnow
 
 SOURCES = {"excel": "Excel", "csv": "CSV", "catalog": "Catalog", "connectwise": "ConnectWise",
            "zendesk": "Zendesk", "api": "API"}
@@ -74,13 +74,15 @@ class ImportBatch(db.Model):
         return self.pending_rows - self.error_rows
 
 
-class ImportRow(UserFieldsMixin, db.Model):
+class ImportRow(RawUserFieldsMixin, db.Model):
     """One staged record: the canonical fields, its problems, and where it went."""
 
     __tablename__ = "import_rows"
     __table_args__ = (
         sa.Index("ix_import_rows_batch_row", "batch_id", "row_number"),
         sa.Index("ix_import_rows_batch_errors", "batch_id", "has_errors", "row_number"),
+        sa.Index("ix_import_rows_batch_username", "batch_id", "username_key"),
+        sa.Index("ix_import_rows_batch_email", "batch_id", "email_key"),
     )
 
     id = sa.Column(sa.Integer, primary_key=True)
@@ -90,6 +92,9 @@ class ImportRow(UserFieldsMixin, db.Model):
     has_errors = sa.Column(sa.Boolean, nullable=False, default=False)
     has_warnings = sa.Column(sa.Boolean, nullable=False, default=False)
     problems = sa.Column(sa.JSON, nullable=False, default=list)
+    # Lower-cased username and email, to find the other rows of the file that use them.
+    username_key = sa.Column(sa.Text, nullable=False, default="")
+    email_key = sa.Column(sa.Text, nullable=False, default="")
     source_key = sa.Column(sa.String(255), nullable=False, default="")
     catalog_entry_id = sa.Column(sa.Integer, sa.ForeignKey("catalog_entries.id", ondelete="SET NULL"))
     user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"))

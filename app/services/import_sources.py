@@ -24,7 +24,7 @@ def for_deployment(deployment: Deployment) -> list[ImportSource]:
     return [
         ImportSource("catalog", "Import from catalog", None,
                      catalog_reason or "Importing from the catalog is not available yet."),
-        ImportSource("excel", "Import from Excel", None, "Excel import is not available yet."),
+        ImportSource("excel", "Import from Excel", "imports.index"),
         ImportSource("connectwise", "Import from ConnectWise", None,
                      "No ConnectWise company is linked to this deployment."),
         ImportSource("zendesk", "Import from Zendesk", None,

@@ -58,3 +58,39 @@
     toast.hidden = false;
   });
 })();
+
+// Upload: choosing a file sends it at once; a file dropped on the zone is sent the same way.
+(function () {
+  "use strict";
+  function send(form) {
+    var note = form.querySelector(".uploading");
+    if (note) note.hidden = false;
+    form.submit();
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("input[type=file][data-autosubmit]") && event.target.files.length) {
+      send(event.target.form);
+    }
+  });
+  ["dragenter", "dragover"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var zone = event.target.closest && event.target.closest("[data-dropzone]");
+      if (!zone) return;
+      event.preventDefault();
+      zone.classList.add("dragging");
+    });
+  });
+  document.addEventListener("dragleave", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (zone) zone.classList.remove("dragging");
+  });
+  document.addEventListener("drop", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (!zone || !event.dataTransfer.files.length) return;
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    var input = zone.querySelector("input[type=file]");
+    input.files = event.dataTransfer.files;
+    send(zone);
+  });
+})();

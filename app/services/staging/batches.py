@@ -1,0 +1,264 @@
+"""Staging: create a batch from any source's records, fix rows, and import it into the Users module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import BatchState, Deployment, ImportBatch, ImportRow, RowState, User, UserStatus
+from app.models._base import record_of, utcnow
+from app.services import audit
+from app.services.errors import Conflict, DomainError, NotFound
+from app.services.staging.checks import Owners, context_for, deployment_owners, problem_dicts, row_problems
+from app.services.staging.fixes import changes_for
+from app.services.user_schema import FIELD_NAMES
+from app.services.validation import ERROR, clean_record
+
+ORIGIN_OF_SOURCE = {"excel": "excel", "csv": "excel", "catalog": "catalog", "connectwise": "connectwise",
+                    "zendesk": "zendesk", "api": "api"}
+
+
+@dataclass
+class StagedRecord:
+    """One record a source hands to staging."""
+
+    row_number: int
+    values: dict
+    source_key: str = ""
+    catalog_entry_id: int | None = None
+
+
+def _result_columns(record: dict, problems) -> dict:
+    """The validation outcome as row columns."""
+    return {"problems": problem_dicts(problems),
+            "has_errors": any(p.severity == ERROR for p in problems),
+            "has_warnings": any(p.severity != ERROR for p in problems),
+            "username_key": record["username"].lower(), "email_key": record["email"].lower()}
+
+
+def stage_records(deployment: Deployment, source: str, records: Iterable[StagedRecord], actor, *,
+                  filename: str = "", meta: dict | None = None) -> ImportBatch:
+    """A new batch holding every record, each validated against the deployment and the batch."""
+    staged = [(r, clean_record(r.values)) for r in records]
+    owners = deployment_owners(deployment)
+    for r, record in staged:
+        for name, index in (("username", owners.row_usernames), ("email", owners.row_emails)):
+            if record[name]:
+                index[record[name].lower()].append(r.row_number)
+    ctx = context_for(deployment, owners)
+    batch = ImportBatch(deployment_id=deployment.id, source=source, filename=filename[:255],
+                        created_by=audit.actor_label(actor), meta=meta or {}, state=BatchState.STAGED)
+    db.session.add(batch)
+    db.session.flush()
+    rows = []
+    for r, record in staged:
+        rows.append({"batch_id": batch.id, "row_number": r.row_number, "state": RowState.PENDING,
+                     "source_key": r.source_key, "catalog_entry_id": r.catalog_entry_id, **record,
+                     **_result_columns(record, row_problems(record, r.row_number, ctx, owners))})
+    for start in range(0, len(rows), 5000):
+        db.session.execute(sa.insert(ImportRow), rows[start:start + 5000])
+    recount(batch)
+    audit.record(actor, "import.stage", deployment=deployment, obj=batch,
+                 summary=f"{batch.row_count} rows from {batch.source_label} {filename}".strip(),
+                 detail={"rows": batch.row_count, "errors": batch.error_rows})
+    db.session.commit()
+    return batch
+
+
+def recount(batch: ImportBatch) -> None:
+    """Recompute the batch's counts from its rows (one aggregate query)."""
+    pending = ImportRow.state == RowState.PENDING
+    row = db.session.execute(sa.select(
+        sa.func.count(ImportRow.id),
+        sa.func.count(ImportRow.id).filter(pending, ImportRow.has_errors),
+        sa.func.count(ImportRow.id).filter(pending, ImportRow.has_warnings),
+        sa.func.count(ImportRow.id).filter(ImportRow.state == RowState.SKIPPED),
+        sa.func.count(ImportRow.id).filter(ImportRow.state == RowState.IMPORTED),
+    ).where(ImportRow.batch_id == batch.id)).one()
+    batch.row_count, batch.error_rows, batch.warning_rows, batch.skipped_rows, batch.imported_rows = row
+
+
+def get_batch(deployment: Deployment, batch_id: int) -> ImportBatch:
+    """A batch of this deployment; NotFound otherwise."""
+    batch = db.session.get(ImportBatch, batch_id)
+    if batch is None or batch.deployment_id != deployment.id:
+        raise NotFound("This import does not exist (it may have been discarded).")
+    return batch
+
+
+def get_row(batch: ImportBatch, row_number: int) -> ImportRow:
+    """A row of the batch by its spreadsheet row number."""
+    row = db.session.scalar(sa.select(ImportRow).where(ImportRow.batch_id == batch.id,
+                                                       ImportRow.row_number == row_number))
+    if row is None:
+        raise NotFound(f"Row {row_number} is not part of this import.")
+    return row
+
+
+def _require_open(batch: ImportBatch) -> None:
+    """Rows of a finished batch no longer change."""
+    if batch.state in (BatchState.IMPORTED, BatchState.DISCARDED):
+        raise Conflict(f"This import is {batch.state_label}: its rows can no longer change.")
+
+
+def _neighbours(batch: ImportBatch, keys: set[tuple[str, str]]) -> list[ImportRow]:
+    """Pending rows of the batch sharing any of these (column, key) pairs."""
+    conditions = [getattr(ImportRow, column) == key for column, key in keys if key]
+    if not conditions:
+        return []
+    return list(db.session.scalars(sa.select(ImportRow).where(
+        ImportRow.batch_id == batch.id, ImportRow.state == RowState.PENDING, sa.or_(*conditions))))
+
+
+def revalidate(batch: ImportBatch, rows: list[ImportRow]) -> None:
+    """Validate some rows again, with indexed look-ups only (an inline save stays fast)."""
+    records = {row.id: record_of(row) for row in rows}
+    usernames = {r["username"].lower() for r in records.values() if r["username"]}
+    emails = {r["email"].lower() for r in records.values() if r["email"]}
+    owners = deployment_owners(batch.deployment, (usernames, emails))
+    for row in _neighbours(batch, {("username_key", u) for u in usernames} | {("email_key", e) for e in emails}):
+        for name, index in (("username_key", owners.row_usernames), ("email_key", owners.row_emails)):
+            if getattr(row, name):
+                index[getattr(row, name)].append(row.row_number)
+    ctx = context_for(batch.deployment, owners)
+    for row in rows:
+        for name, value in _result_columns(records[row.id], row_problems(
+                records[row.id], row.row_number, ctx, owners)).items():
+            setattr(row, name, value)
+
+
+def update_row(batch: ImportBatch, row: ImportRow, values: dict, actor) -> ImportRow:
+    """Change a row's values; it and the rows it shared a username or email with are checked again."""
+    _require_open(batch)
+    if row.state != RowState.PENDING:
+        raise Conflict(f"Row {row.row_number} is {row.state}: it can no longer change.")
+    before = {("username_key", row.username_key), ("email_key", row.email_key)}
+    record = clean_record({**record_of(row), **{k: v for k, v in values.items() if k in FIELD_NAMES}})
+    for name in FIELD_NAMES:
+        setattr(row, name, record[name])
+    row.username_key, row.email_key = record["username"].lower(), record["email"].lower()
+    after = {("username_key", row.username_key), ("email_key", row.email_key)}
+    db.session.flush()
+    revalidate(batch, [row, *[r for r in _neighbours(batch, before | after) if r.id != row.id]])
+    recount(batch)
+    db.session.commit()
+    return row
+
+
+def set_row_skipped(batch: ImportBatch, row: ImportRow, skipped: bool, actor) -> ImportRow:
+    """Leave a row out of the import (or take it back in)."""
+    _require_open(batch)
+    if row.state == RowState.IMPORTED:
+        raise Conflict(f"Row {row.row_number} is already imported.")
+    row.state = RowState.SKIPPED if skipped else RowState.PENDING
+    db.session.flush()
+    neighbours = _neighbours(batch, {("username_key", row.username_key), ("email_key", row.email_key)})
+    revalidate(batch, [r for r in neighbours if r.id != row.id] + ([] if skipped else [row]))
+    recount(batch)
+    db.session.commit()
+    return row
+
+
+def fix_all(batch: ImportBatch, field: str, code: str, actor) -> int:
+    """Apply the suggested fix of one kind of problem to every pending row that has it."""
+    _require_open(batch)
+    rows = db.session.scalars(sa.select(ImportRow).where(
+        ImportRow.batch_id == batch.id, ImportRow.state == RowState.PENDING,
+        sa.or_(ImportRow.has_errors, ImportRow.has_warnings)))
+    changed = 0
+    for row in rows:
+        for problem in row.problems:
+            if problem["field"] == field and problem["code"] == code:
+                changes = changes_for(problem, record_of(row))
+                for name, value in changes.items():
+                    setattr(row, name, value)
+                changed += bool(changes)
+                break
+    db.session.flush()
+    revalidate_all(batch)
+    audit.record(actor, "import.fix_all", deployment=batch.deployment, obj=batch,
+                 summary=f"fixed {field} ({code}) on {changed} rows")
+    db.session.commit()
+    return changed
+
+
+def revalidate_all(batch: ImportBatch) -> None:
+    """Validate every pending row again (after bulk changes, or before importing)."""
+    rows = list(db.session.scalars(sa.select(ImportRow).where(ImportRow.batch_id == batch.id,
+                                                              ImportRow.state == RowState.PENDING)))
+    owners = deployment_owners(batch.deployment)
+    for row in rows:
+        row.username_key, row.email_key = row.username.lower(), row.email.lower()
+        for name, index in (("username_key", owners.row_usernames), ("email_key", owners.row_emails)):
+            if getattr(row, name):
+                index[getattr(row, name)].append(row.row_number)
+    ctx = context_for(batch.deployment, owners)
+    for row in rows:
+        result = _result_columns(record_of(row), row_problems(record_of(row), row.row_number, ctx, owners))
+        if result["problems"] != row.problems:
+            for name, value in result.items():
+                setattr(row, name, value)
+    recount(batch)
+
+
+@dataclass
+class CommitResult:
+    """What an import did: users created, rows left in the batch."""
+
+    imported: int
+    left_with_errors: int
+    skipped: int
+
+
+def commit_batch(batch: ImportBatch, actor, *, only_valid: bool = False) -> CommitResult:
+    """Create draft users from the batch's valid rows, all in one transaction.
+
+    Without only_valid, any row with an error stops the whole import. Rows already imported are
+    never imported again, so committing twice creates nothing twice.
+    """
+    _require_open(batch)
+    revalidate_all(batch)  # users may have been added since the rows were checked
+    if batch.error_rows and not only_valid:
+        db.session.commit()
+        raise DomainError(f"{batch.error_rows} rows still have errors: fix or skip them, "
+                          "or import only the valid rows.")
+    rows = list(db.session.scalars(sa.select(ImportRow).where(
+        ImportRow.batch_id == batch.id, ImportRow.state == RowState.PENDING,
+        ImportRow.has_errors.is_(False)).order_by(ImportRow.row_number)))
+    origin, creator = ORIGIN_OF_SOURCE.get(batch.source, "excel"), audit.actor_label(actor)
+    now = utcnow()
+    users = [{"deployment_id": batch.deployment_id, **record_of(row), "username_key": row.username_key,
+              "email_key": row.email_key, "origin": origin, "status": UserStatus.DRAFT, "step": "",
+              "last_error": "", "ad_dn": "", "object_guid": "", "catalog_entry_id": row.catalog_entry_id,
+              "import_batch_id": batch.id, "created_by": creator, "created_at": now, "updated_at": now}
+             for row in rows]
+    ids = []
+    for start in range(0, len(users), 2000):
+        ids += db.session.scalars(sa.insert(User).returning(User.id, sort_by_parameter_order=True),
+                                  users[start:start + 2000]).all()
+    db.session.execute(sa.update(ImportRow), [{"id": row.id, "state": RowState.IMPORTED, "user_id": user_id}
+                                              for row, user_id in zip(rows, ids)])
+    recount(batch)
+    batch.state = BatchState.IMPORTED if batch.pending_rows == 0 else BatchState.PARTIAL
+    audit.record(actor, "import.commit", deployment=batch.deployment, obj=batch,
+                 summary=f"{len(ids)} users imported from {batch.source_label} {batch.filename}".strip(),
+                 detail={"imported": len(ids), "left_with_errors": batch.error_rows, "skipped": batch.skipped_rows})
+    db.session.commit()
+    return CommitResult(imported=len(ids), left_with_errors=batch.error_rows, skipped=batch.skipped_rows)
+
+
+def discard_batch(batch: ImportBatch, actor) -> None:
+    """Give up a batch; its rows stay for the record but nothing more is imported from it."""
+    _require_open(batch)
+    batch.state = BatchState.DISCARDED
+    audit.record(actor, "import.discard", deployment=batch.deployment, obj=batch, summary=batch.filename)
+    db.session.commit()
+
+
+def list_batches(deployment: Deployment, limit: int = 50) -> list[ImportBatch]:
+    """The deployment's batches, newest first."""
+    return list(db.session.scalars(sa.select(ImportBatch).where(ImportBatch.deployment_id == deployment.id)
+                                   .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc()).limit(limit)))

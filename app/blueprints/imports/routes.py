@@ -11,6 +11,7 @@ from app.models._base import record_of
 from app.services.errors import DomainError
 from app.services.spreadsheet.template import write_template
 from app.services.staging import batches, report
+from app.services.staging.catalog_import import stage_catalog_entries
 from app.services.staging.fixes import changes_for
 from app.services.staging.rows import RowQuery, list_rows, problem_summary
 from app.services.staging.spreadsheet_import import stage_upload
@@ -57,6 +58,18 @@ def _query() -> RowQuery:
     """The preview's state from the query string."""
     return RowQuery(errors_only=request.args.get("errors") == "1", q=request.args.get("q", "")[:100],
                     page=request.args.get("page", 1, type=int))
+
+
+@bp.post("/catalog")
+def from_catalog():
+    """Stage the selected catalog entries (or all of them) for the same preview and fix-up."""
+    ids = None if request.form.get("all") == "1" else [int(i) for i in request.form.getlist("entry") if i.isdigit()]
+    try:
+        batch = stage_catalog_entries(g.deployment, ids, current_user)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return hx_redirect(url_for("catalog.index", code=g.deployment.code))
+    return hx_redirect(url_for("imports.show", batch_id=batch.id))
 
 
 @bp.get("/<int:batch_id>")

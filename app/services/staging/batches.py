@@ -14,6 +14,7 @@ from app.services import audit
 from app.services.errors import Conflict, DomainError, NotFound
 from app.services.staging.checks import Owners, context_for, deployment_owners, problem_dicts, row_problems
 from app.services.staging.fixes import changes_for
+from app.services.naming import derive_username
 from app.services.user_schema import FIELD_NAMES
 from app.services.validation import ERROR, clean_record
 
@@ -163,20 +164,27 @@ def set_row_skipped(batch: ImportBatch, row: ImportRow, skipped: bool, actor) ->
 
 
 def fix_all(batch: ImportBatch, field: str, code: str, actor) -> int:
-    """Apply the suggested fix of one kind of problem to every pending row that has it."""
+    """Apply the suggested fix of one kind of problem to every pending row that has it.
+
+    Usernames handed out in the same pass are reserved as they go, so two Pat Smiths become
+    pat.smith and pat.smith2, not two pat.smiths.
+    """
     _require_open(batch)
-    rows = db.session.scalars(sa.select(ImportRow).where(
-        ImportRow.batch_id == batch.id, ImportRow.state == RowState.PENDING,
-        sa.or_(ImportRow.has_errors, ImportRow.has_warnings)))
+    rows = list(db.session.scalars(sa.select(ImportRow).where(
+        ImportRow.batch_id == batch.id, ImportRow.state == RowState.PENDING)))
+    taken = {r.username_key for r in rows if r.username_key} | set(deployment_owners(batch.deployment).user_usernames)
     changed = 0
     for row in rows:
-        for problem in row.problems:
-            if problem["field"] == field and problem["code"] == code:
-                changes = changes_for(problem, record_of(row))
-                for name, value in changes.items():
-                    setattr(row, name, value)
-                changed += bool(changes)
-                break
+        problem = next((p for p in row.problems if p["field"] == field and p["code"] == code), None)
+        changes = changes_for(problem, record_of(row)) if problem else {}
+        if "username" in changes:
+            taken.discard(row.username_key)
+            changes["username"] = derive_username(row.first_name, row.last_name, batch.deployment.naming_policy,
+                                                  is_taken=taken.__contains__) or changes["username"]
+            taken.add(changes["username"].lower())
+        for name, value in changes.items():
+            setattr(row, name, value)
+        changed += bool(changes)
     db.session.flush()
     revalidate_all(batch)
     audit.record(actor, "import.fix_all", deployment=batch.deployment, obj=batch,

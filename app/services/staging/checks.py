@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Deployment, User
-from app.services.validation import ERROR, Problem, ValidationContext, validate_record
+from app.services.validation import ERROR, Problem, ValidationContext, suggest_username, validate_record
 
 
 @dataclass
@@ -67,8 +67,12 @@ def row_problems(record: dict, row_number: int, ctx: ValidationContext, owners: 
         others = [n for n in index.get(key, ()) if n != row_number] if key else []
         if others and name not in flagged:
             label = "Username" if name == "username" else "Email"
+            # The first row keeps the name; later ones are offered the next free one.
+            suggestion = (suggest_username(record, ctx) or None) \
+                if name == "username" and row_number > min(others) else None
             problems.append(Problem(name, "duplicate_in_file",
-                                    f"{label} {record[name]} is also on {_rows_text(others)} of this import."))
+                                    f"{label} {record[name]} is also on {_rows_text(others)} of this import.",
+                                    ERROR, suggestion))
     return problems
 
 

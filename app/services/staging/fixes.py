@@ -6,7 +6,7 @@ from app.services.validation import split_phone
 
 # Problems whose suggestion can be applied to every row like it.
 FIXABLE = {"special_characters", "not_digits", "extension_in_phone", "missing", "invalid_username",
-           "too_long", "control_characters", "invalid_email", "duplicate_username"}
+           "too_long", "control_characters", "invalid_email", "duplicate_username", "duplicate_in_file"}
 
 
 def changes_for(problem: dict, record: dict) -> dict[str, str]:

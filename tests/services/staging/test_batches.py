@@ -144,3 +144,21 @@ def test_values_longer_than_the_schema_are_kept_and_flagged(make_deployment):
     row = row_of(batch, 2)
     assert len(row.job_title) == 300 and ("job_title", "too_long") in problems(row)
     assert db.session.scalar(db.select(db.func.count(ImportRow.id))) == 1
+
+
+def test_deriving_missing_usernames_for_all_rows_gives_each_its_own(make_deployment):
+    deployment = make_deployment("ACME")
+    records = [rec(n, "Pat", "Smith", username="", email=f"p{n}@acme.example") for n in range(2, 5)]
+    batch = batches.stage_records(deployment, "excel", records, "tests")
+    assert batches.fix_all(batch, "username", "missing", "tests") == 3
+    assert sorted(row_of(batch, n).username for n in range(2, 5)) == ["pat.smith", "pat.smith2", "pat.smith3"]
+    assert batch.error_rows == 0
+
+
+def test_a_username_twice_in_the_file_offers_the_next_free_name_to_the_later_row(make_deployment):
+    deployment = make_deployment("ACME")
+    batch = batches.stage_records(deployment, "excel", [rec(2, "Ann", "Lee"), rec(3, "Ann", "Lee",
+                                                                                  email="a2@acme.example")], "tests")
+    first = next(p for p in row_of(batch, 2).problems if p["field"] == "username")
+    later = next(p for p in row_of(batch, 3).problems if p["field"] == "username")
+    assert first["suggestion"] is None and later["suggestion"] == "ann.lee2"

@@ -1,4 +1,4 @@
-"""CSV files as technicians get them: any of Excel's encodings and delimiters, detected, not asked."""
+"""CSV files as technicians get them: Excel's encodings and delimiters, detected, not asked."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterator
 
 from app.services.spreadsheet import errors as E
-from app.services.spreadsheet.child import clean_text
 from app.services.spreadsheet.errors import SpreadsheetError
 from app.services.spreadsheet.export import FORMULA_TRIGGERS, NEUTRALISING_PREFIX
 from app.services.spreadsheet.table import HEADER_SCAN_ROWS, is_header_row
@@ -92,16 +92,18 @@ def detect_delimiter(text: str) -> str:
 
 
 def _cell(raw: str) -> str:
-    """A cleaned cell; "'=..." as our own exports write it comes back as "=..."."""
-    text = clean_text(raw)
+    """A trimmed cell; "'=..." as our own exports write it comes back as "=..."."""
+    text = raw.strip()
     if text[:1] == NEUTRALISING_PREFIX and text[1:2] and text[1] in FORMULA_TRIGGERS:
         return text[1:].strip()
     return text
 
 
 def read_records(data: bytes, *, width_cap: int) -> Iterator[tuple[int, list[str]]]:
-    """(record number, cleaned cells) for each non-empty record; numbers are the rows Excel shows."""
+    """(record number, cleaned cells) of each non-empty record; numbers are Excel's rows."""
     text = decode(data)
+    if not unicodedata.is_normalized("NFC", text):  # once for the file, not once per cell
+        text = unicodedata.normalize("NFC", text)
     hint = _SEP_HINT.match(text)
     if hint and hint.group(1) in DELIMITERS:
         text, delimiter = text[hint.end():], hint.group(1)

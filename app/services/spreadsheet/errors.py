@@ -26,7 +26,7 @@ TOO_MANY_COLUMNS = "too_many_columns"
 
 
 class SpreadsheetError(DomainError):
-    """An uploaded file that cannot be read as a user list; `code` says why, `message` what to do."""
+    """A file that cannot be read as a user list; `code` says why, `message` what to do."""
 
     status = 422
 

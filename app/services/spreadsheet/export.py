@@ -1,9 +1,10 @@
-"""Error reports and results files as .xlsx or .csv, with every cell defused against formula injection.
+"""Error reports and results files as .xlsx or .csv, every cell defused against formula injection.
 
 A cell that begins with = + - @ tab or CR is run as a formula by Excel, LibreOffice or Google Sheets
 when the file is opened (or when the cell is edited): an uploaded "=HYPERLINK(...)" must come back
 as text. CSV has only one way to say "text": a leading apostrophe. In .xlsx the same test
-(is_formula_like, the one neutralise uses) makes the cell a string with the quotePrefix style, so the value reads back unchanged and stays text when edited.
+(is_formula_like, the one neutralise uses) makes the cell a string with the quotePrefix style,
+so the value reads back unchanged and stays text when edited.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def write_xlsx(stream: IO[bytes], headers: Sequence[object], rows: Iterable[Sequ
                cell_notes: dict[tuple[int, int], str] | None = None,
                invalid_cells: set[tuple[int, int]] | None = None,
                sheet_title: str = "Users") -> None:
-    """Write one sheet; (row index, column index) keys (0-based, data rows) mark notes and errors."""
+    """Write one sheet; (row index, column index) keys, 0-based over data rows, mark cells."""
     notes, invalid = cell_notes or {}, invalid_cells or set()
     book = Workbook(write_only=True)  # streams rows: a 100k-row results file stays small in memory
     sheet = book.create_sheet(title=_sheet_title(sheet_title))

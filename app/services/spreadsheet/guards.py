@@ -1,4 +1,4 @@
-"""Cheap checks on an uploaded file before any parser sees it: kind, size, zip bombs, macros, ranges."""
+"""Cheap checks on an upload before any parser sees it: kind, size, zip bombs, macros, ranges."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import posixpath
 import re
 import zipfile
 
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
 
 from app.services.spreadsheet import errors as E
 from app.services.spreadsheet.errors import SpreadsheetError
@@ -15,7 +15,7 @@ from app.services.spreadsheet.errors import SpreadsheetError
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ZIP_ENTRIES = 5_000
 MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
-# Worksheet XML compresses 5-30x; deflate bombs reach ~1000x. Small entries may compress as they like.
+# Worksheet XML compresses 5-30x; deflate bombs reach ~1000x. Small entries may do as they like.
 MAX_COMPRESSION_RATIO = 200
 RATIO_CHECK_FLOOR = 1024 * 1024
 MAX_XML_PART_BYTES = 16 * 1024 * 1024  # workbook.xml, its rels and [Content_Types].xml
@@ -68,7 +68,8 @@ def classify(path: str, filename: str) -> str:
         return "csv"
     if ext in XLSX_EXTENSIONS or ext == ".xls":
         raise SpreadsheetError(f"This file is named {ext} but is not an Excel workbook (it looks "
-                               "like text). If it is a CSV file, name it .csv.", E.NOT_A_SPREADSHEET)
+                               "like text). If it is a CSV file, name it .csv.",
+                               E.NOT_A_SPREADSHEET)
     raise SpreadsheetError(f"Files of type {ext or '(no extension)'} are not accepted. "
                            "Upload an .xlsx or .csv file.", E.NOT_A_SPREADSHEET)
 
@@ -109,7 +110,8 @@ def inspect_workbook(path: str) -> str:
             if sheet_path:
                 _check_dimension(archive, sheet_path)
             return sheet_name
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError,
+            NotImplementedError) as exc:
         raise SpreadsheetError("The workbook is damaged (incomplete or corrupt): it could not be "
                                "opened. Open it in Excel, save it again, and upload it again.",
                                E.CORRUPT_FILE) from exc
@@ -164,9 +166,10 @@ def _first_visible_sheet(archive: zipfile.ZipFile, names: set[str]) -> tuple[str
         if "xl/_rels/workbook.xml.rels" in names:
             for rel in ElementTree.fromstring(_read_part(archive, "xl/_rels/workbook.xml.rels")):
                 rels[rel.get("Id")] = (rel.get("Type", ""), rel.get("Target", ""))
-    except ElementTree.ParseError as exc:
+    except (ElementTree.ParseError, DefusedXmlException) as exc:  # the latter: entity bombs
         raise SpreadsheetError("The workbook is damaged: its sheet list cannot be read. Open it "
-                               "in Excel, save it again, and upload it again.", E.CORRUPT_FILE) from exc
+                               "in Excel, save it again, and upload it again.",
+                               E.CORRUPT_FILE) from exc
     sheets = []
     for element in book.iter():
         if _local(element.tag) != "sheet":

@@ -1,4 +1,4 @@
-"""Match a sheet's column headers to the fields of the user record, including other vendors' templates.
+"""Match a sheet's column headers to the user record's fields, other vendors' templates included.
 
 Besides the schema's aliases, two rules cover the bulk-user templates technicians already have:
 - Microsoft Entra ("First name [givenName]", "Name [displayName] Required"): the bracketed

@@ -1,11 +1,11 @@
-"""read_table: an uploaded .xlsx or .csv file in, a Table of cell texts out, or a SpreadsheetError."""
+"""read_table: an uploaded .xlsx or .csv in, a Table of cell texts out, or a SpreadsheetError."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from app.services.spreadsheet import csv_reader, guards, xlsx_reader
-from app.services.spreadsheet.table import HEADER_SCAN_ROWS, Table, build_table
+from app.services.spreadsheet.table import HEADER_SCAN_ROWS, Table, build_table, gc_paused
 
 
 def read_table(path: str, filename: str, *, max_rows: int = 100_000,
@@ -23,4 +23,6 @@ def read_table(path: str, filename: str, *, max_rows: int = 100_000,
     else:
         records = csv_reader.read_records(Path(path).read_bytes(), width_cap=width_cap)
         sheet_name = Path(filename).stem
-    return build_table(records, sheet_name=sheet_name, max_rows=max_rows, max_columns=max_columns)
+    with gc_paused():
+        return build_table(records, sheet_name=sheet_name, max_rows=max_rows,
+                           max_columns=max_columns)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from app.services.spreadsheet import errors as E
@@ -21,6 +23,21 @@ class Table:
     headers: list[str]
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
     sheet_name: str = ""
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building ~10^6 strings and lists: it would make that 3-4x slower.
+
+    Nothing built here forms cycles, so nothing is left for the collector when it resumes.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def is_header_row(cells: list[str]) -> bool:

@@ -50,7 +50,8 @@ def _users_sheet(sheet) -> None:
 def _validation(f: UserField, sqref: str) -> DataValidation:
     """A text-length rule with the field's help as the input message shown on each cell."""
     need = "Required." if f.mandatory and not f.derivable else "Optional."
-    prompt = " ".join(part for part in (need, f.help, f"At most {f.max_length} characters.") if part)
+    limit = f"At most {f.max_length} characters."
+    prompt = " ".join(part for part in (need, f.help, limit) if part)
     return DataValidation(
         type="textLength", operator="lessThanOrEqual", formula1=str(f.max_length),
         allow_blank=True, showInputMessage=True, showErrorMessage=True,
@@ -102,7 +103,7 @@ def _instructions_sheet(sheet, upn_suffix: str | None, deployment_name: str | No
     for cell in sheet[sheet.max_row]:
         cell.font = BOLD
     for f in USER_FIELDS:
-        required = "Yes" if f.mandatory and not f.derivable else ("Derived" if f.derivable else "No")
+        required = "Derived" if f.derivable else ("Yes" if f.mandatory else "No")
         sheet.append([f.template_header, required, f.max_length, f.allowed, f.help])
         for column in (4, 5):
             sheet.cell(row=sheet.max_row, column=column).alignment = Alignment(wrap_text=True)

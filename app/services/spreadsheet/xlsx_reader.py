@@ -1,8 +1,7 @@
-"""Run the calamine child process and turn its frames, or its death, into rows or a SpreadsheetError."""
+"""Run the calamine child; turn its frames, or its death, into rows or a SpreadsheetError."""
 
 from __future__ import annotations
 
-import gc
 import logging
 import marshal
 import os
@@ -11,12 +10,15 @@ import subprocess
 import sys
 import tempfile
 import threading
-from contextlib import contextmanager
+import unicodedata
+from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.services.spreadsheet import errors as E
+from app.services.spreadsheet.child import clean_text
 from app.services.spreadsheet.errors import SpreadsheetError
+from app.services.spreadsheet.table import gc_paused
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ def _expire(child: subprocess.Popen, timed_out: threading.Event) -> None:
 def _receive(stream) -> list[tuple]:
     """Every frame the child sent before it ended; a torn frame ends the list."""
     frames: list[tuple] = []
-    with _gc_paused():
+    with gc_paused():
         while True:
             size = stream.read(8)
             if len(size) < 8:
@@ -86,19 +88,18 @@ def _receive(stream) -> list[tuple]:
             payload = stream.read(length)
             if len(payload) < length:
                 return frames
-            frames.append(marshal.loads(payload))
+            frame = marshal.loads(payload)
+            if frame[0] == "rows":
+                normalise_chunk(frame[1])
+            frames.append(frame)
 
 
-@contextmanager
-def _gc_paused():
-    """Pause the cyclic GC while unpacking ~10^6 strings and lists: it makes loads 3-4x slower."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+def normalise_chunk(chunk: list[tuple[int, list[str]]]) -> None:
+    """Make a chunk of rows NFC: one C-speed check per chunk instead of one call per cell."""
+    if unicodedata.is_normalized("NFC", "".join(chain.from_iterable(c for _, c in chunk))):
+        return
+    for _, cells in chunk:
+        cells[:] = [clean_text(cell) for cell in cells]
 
 
 def _outcome(frames: list[tuple], returncode: int, timed_out: bool, stderr: bytes) -> SheetRows:
@@ -125,4 +126,5 @@ def _child_error(kind: str, detail: str) -> SpreadsheetError:
         return SpreadsheetError(_CRASHED, E.READER_CRASHED)
     log.info("calamine refused a workbook: %s: %s", kind, detail)
     return SpreadsheetError(f"The workbook is damaged and could not be read ({detail}). Open it "
-                            "in Excel, save it again as .xlsx, and upload it again.", E.CORRUPT_FILE)
+                            "in Excel, save it again as .xlsx, and upload it again.",
+                            E.CORRUPT_FILE)

@@ -12,7 +12,6 @@ MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 SHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
-MACRO_CT = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 
 
 def content_types(workbook_type: str = SHEET_CT) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import unicodedata
 
 import pytest
 
@@ -30,6 +31,12 @@ def test_utf8_with_bom_has_a_clean_first_header(csv_file):
 
 def test_utf8_without_bom(csv_file):
     assert first_user(csv_file(ACCENTED.encode("utf-8")))[:2] == ["Hélène", "Müller"]
+
+
+def test_decomposed_accents_are_composed_nfc(csv_file):
+    decomposed = unicodedata.normalize("NFD", ACCENTED)
+    assert decomposed != ACCENTED
+    assert first_user(csv_file(decomposed))[:2] == ["Hélène", "Müller"]
 
 
 def test_windows_1252_accents_are_decoded(csv_file):

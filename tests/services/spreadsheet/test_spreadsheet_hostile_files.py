@@ -117,6 +117,16 @@ def test_zip_that_is_not_a_workbook_is_refused(tmp_path):
     assert refused(path).code == E.NOT_A_SPREADSHEET
 
 
+def test_entity_expansion_in_the_workbook_part_is_refused(tmp_path, good_rows_xml, hand_xlsx,
+                                                          parser_must_not_run):
+    laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+              '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+              '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+              '<workbook><sheets><sheet name="&lol3;" sheetId="1"/></sheets></workbook>')
+    path = hand_xlsx(good_rows_xml, extra_parts={"xl/workbook.xml": laughs})
+    assert refused(path).code == E.CORRUPT_FILE
+
+
 def test_huge_declared_dimension_is_refused_before_parsing(hand_xlsx, parser_must_not_run):
     error = refused(hand_xlsx(HEADER_ROW, dimension="A1:XFD1048576"))
     assert error.code == E.SHEET_TOO_LARGE

@@ -146,12 +146,15 @@ def test_far_cell_behind_a_lying_dimension_still_crashes_only_the_child(hand_xls
     assert refused(hand_xlsx(HEADER_ROW + FAR_CELL, dimension="A1:B2")).code == E.READER_CRASHED
 
 
-def test_child_memory_limit_stops_a_range_that_would_fit_without_it(hand_xlsx, monkeypatch):
+def test_child_memory_limit_stops_a_range_that_would_fit_without_it(hand_xlsx, good_rows_xml,
+                                                                     monkeypatch):
     # A cell at J1048576 makes calamine allocate ~10M cells (~330 MB): fine under 1 GiB,
     # fatal under 256 MiB. Without a limit set in the child this file would be read.
     monkeypatch.setattr(xlsx_reader, "MEMORY_LIMIT_BYTES", 256 * 1024 * 1024)
     path = hand_xlsx(HEADER_ROW + '<row r="1048576"><c r="J1048576"><v>1</v></c></row>')
     assert refused(path).code == E.READER_CRASHED
+    small = hand_xlsx(good_rows_xml, name="small.xlsx")  # the limit itself leaves room to work
+    assert len(read_table(str(small), "small.xlsx").rows) == 1
 
 
 def test_child_that_overruns_its_time_is_killed(hand_xlsx, good_rows_xml, monkeypatch):

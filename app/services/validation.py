@@ -6,12 +6,13 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import email_validator
 from email_validator import EmailNotValidError, validate_email
 
 from app.services import naming
-from app.services.user_schema import FIELDS_BY_NAME, USER_FIELDS, UserField
+from app.services.user_schema import FIELD_NAMES, FIELDS_BY_NAME, USER_FIELDS, UserField
 
 ERROR = "error"
 WARNING = "warning"
@@ -60,10 +61,13 @@ class ValidationContext:
 def clean_record(values: dict) -> dict[str, str]:
     """Every schema field as trimmed NFC text; unknown keys dropped."""
     record = {}
-    for f in USER_FIELDS:
-        raw = values.get(f.name)
-        text = "" if raw is None else unicodedata.normalize("NFC", str(raw)).strip()
-        record[f.name] = text
+    for name in FIELD_NAMES:
+        raw = values.get(name)
+        if raw is None:
+            record[name] = ""
+            continue
+        text = raw if isinstance(raw, str) else str(raw)
+        record[name] = (text if text.isascii() else unicodedata.normalize("NFC", text)).strip()
     return record
 
 
@@ -92,11 +96,15 @@ def suggest_username(record: dict[str, str], ctx: ValidationContext) -> str:
 
 def validate_record(values: dict, ctx: ValidationContext | None = None) -> list[Problem]:
     """Every problem of one user record, errors and warnings, field by field in schema order."""
-    ctx = ctx or ValidationContext()
-    record = clean_record(values)
+    return validate_clean_record(clean_record(values), ctx or ValidationContext())
+
+
+def validate_clean_record(record: dict[str, str], ctx: ValidationContext) -> list[Problem]:
+    """validate_record for a record that clean_record already produced (bulk imports)."""
     problems: list[Problem] = []
     for f in USER_FIELDS:
-        problems.extend(_check_field(f, record, ctx))
+        if record[f.name] or f.mandatory:
+            problems.extend(_check_field(f, record, ctx))
     return problems
 
 
@@ -113,9 +121,7 @@ def _check_field(f: UserField, record: dict[str, str], ctx: ValidationContext) -
         clean = re.sub(r"\s+", " ", _CONTROL.sub(" ", value)).strip()
         return [Problem(f.name, "control_characters",
                         f"{f.label} contains line breaks or invisible control characters.", ERROR, clean)]
-    checks = {"name": _check_name, "email": _check_email, "username": _check_username,
-              "digits": _check_digits, "text": lambda f, v, r, c: []}
-    problems = checks[f.kind](f, value, record, ctx)
+    problems = _KIND_CHECKS[f.kind](f, value, record, ctx)
     if len(value) > f.max_length and not any(p.code == "too_long" for p in problems):
         problems.append(Problem(f.name, "too_long",
                                 f"{f.label} is {len(value)} characters long; at most {f.max_length} are allowed.",
@@ -139,9 +145,15 @@ def normalise_email(value: str) -> str:
     match = _PLAIN_EMAIL.match(value)
     if match and len(match.group(1)) <= 64 and len(value) <= 254:
         domain = match.group(2).lower()
-        if not any(domain == d or domain.endswith("." + d) for d in _SPECIAL_DOMAINS):
+        if _ordinary_domain(domain):
             return f"{match.group(1)}@{domain}"
     return validate_email(value, check_deliverability=False).normalized
+
+
+@lru_cache(maxsize=4096)  # a file has few distinct domains
+def _ordinary_domain(domain: str) -> bool:
+    """Not a special-use domain (.local, .test, ...) that email-validator refuses."""
+    return not any(domain == d or domain.endswith("." + d) for d in _SPECIAL_DOMAINS)
 
 
 def _check_email(f: UserField, value: str, record: dict, ctx: ValidationContext) -> list[Problem]:
@@ -198,6 +210,15 @@ def _check_digits(f: UserField, value: str, record: dict, ctx: ValidationContext
     return [Problem(f.name, "not_digits",
                     f"{f.label} must be digits only: no parentheses, spaces, dashes or plus sign.",
                     ERROR, digits or None)]
+
+
+def _check_text(f: UserField, value: str, record: dict, ctx: ValidationContext) -> list[Problem]:
+    """Free text: only the length and control-character rules apply."""
+    return []
+
+
+_KIND_CHECKS = {"name": _check_name, "email": _check_email, "username": _check_username,
+                "digits": _check_digits, "text": _check_text}
 
 
 def has_errors(problems: list[Problem]) -> bool:

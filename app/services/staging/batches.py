@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import BatchState, Deployment, ImportBatch, ImportRow, RowState, User, UserStatus
 from app.models._base import record_of, utcnow
 from app.services import audit
+from app.services.database import bulk_insert
 from app.services.errors import Conflict, DomainError, NotFound
 from app.services.staging.checks import Owners, context_for, deployment_owners, problem_dicts, row_problems
 from app.services.staging.fixes import changes_for
@@ -54,13 +55,12 @@ def stage_records(deployment: Deployment, source: str, records: Iterable[StagedR
                         created_by=audit.actor_label(actor), meta=meta or {}, state=BatchState.STAGED)
     db.session.add(batch)
     db.session.flush()
-    rows = []
-    for r, record in staged:
-        rows.append({"batch_id": batch.id, "row_number": r.row_number, "state": RowState.PENDING,
-                     "source_key": r.source_key, "catalog_entry_id": r.catalog_entry_id, **record,
-                     **_result_columns(record, row_problems(record, r.row_number, ctx, owners))})
-    for start in range(0, len(rows), 5000):
-        db.session.execute(sa.insert(ImportRow), rows[start:start + 5000])
+    for start in range(0, len(staged), 5000):  # chunks keep a 100,000-row import's memory flat
+        bulk_insert(ImportRow.__table__, [
+            {"batch_id": batch.id, "row_number": r.row_number, "state": RowState.PENDING,
+             "source_key": r.source_key, "catalog_entry_id": r.catalog_entry_id, **record,
+             **_result_columns(record, row_problems(record, r.row_number, ctx, owners))}
+            for r, record in staged[start:start + 5000]])
     recount(batch)
     audit.record(actor, "import.stage", deployment=deployment, obj=batch,
                  summary=f"{batch.row_count} rows from {batch.source_label} {filename}".strip(),

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Deployment, User
-from app.services.validation import ERROR, Problem, ValidationContext, suggest_username, validate_record
+from app.services.validation import ERROR, Problem, ValidationContext, suggest_username, validate_clean_record
 
 
 @dataclass
@@ -59,8 +59,8 @@ def _rows_text(numbers: list[int]) -> str:
 
 
 def row_problems(record: dict, row_number: int, ctx: ValidationContext, owners: Owners) -> list[Problem]:
-    """Every problem of one staged row, duplicates in the same file included."""
-    problems = validate_record(record, ctx)
+    """Every problem of one staged row (a clean record), duplicates in the same file included."""
+    problems = validate_clean_record(record, ctx)
     flagged = {p.field for p in problems if p.severity == ERROR}
     for name, index in (("username", owners.row_usernames), ("email", owners.row_emails)):
         key = record[name].lower()

@@ -162,3 +162,17 @@ def test_a_username_twice_in_the_file_offers_the_next_free_name_to_the_later_row
     first = next(p for p in row_of(batch, 2).problems if p["field"] == "username")
     later = next(p for p in row_of(batch, 3).problems if p["field"] == "username")
     assert first["suggestion"] is None and later["suggestion"] == "ann.lee2"
+
+
+def test_counts_kept_by_edits_match_a_full_recount(make_deployment):
+    deployment = make_deployment("ACME")
+    batch = batches.stage_records(deployment, "excel", [
+        rec(2, "Ann", "Lee"), rec(3, "Ann", "Lee"), rec(4, "Pat", "O'Leary"), rec(5, "Bo", "Ray", email="bo@gmail.com")],
+        "tests")
+    batches.update_row(batch, row_of(batch, 3), {"username": "ann.lee3", "email": "ann3@acme.example"}, "tests")
+    batches.set_row_skipped(batch, row_of(batch, 4), True, "tests")
+    batches.update_row(batch, row_of(batch, 5), {"username": "ann.lee"}, "tests")
+    batches.set_row_skipped(batch, row_of(batch, 4), False, "tests")
+    kept = (batch.error_rows, batch.warning_rows, batch.skipped_rows, batch.imported_rows)
+    batches.recount(batch)
+    assert kept == (batch.error_rows, batch.warning_rows, batch.skipped_rows, batch.imported_rows) == (3, 1, 0, 0)

@@ -26,6 +26,7 @@ CHILD_SCRIPT = str(Path(__file__).with_name("child.py"))
 MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024
 TIMEOUT_SECONDS = 60.0
 MAX_FRAME_BYTES = 256 * 1024 * 1024
+EXIT_GRACE_SECONDS = 5.0
 # The first stderr line ("memory allocation of N bytes failed") is the useful one, not a backtrace.
 _CHILD_ENV = {**os.environ, "RUST_BACKTRACE": "0"}
 
@@ -63,9 +64,18 @@ def read_rows(path: str, sheet_name: str, *, row_cap: int, width_cap: int) -> Sh
         finally:
             watchdog.cancel()
             child.stdout.close()
-            returncode = child.wait()
+            returncode = _reap(child)
         stderr.seek(0)
         return _outcome(frames, returncode, timed_out.is_set(), stderr.read(2000))
+
+
+def _reap(child: subprocess.Popen) -> int:
+    """The child's exit code; one still running after its output ended (bad frame) is killed."""
+    try:
+        return child.wait(timeout=EXIT_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        return child.wait()
 
 
 def _expire(child: subprocess.Popen, timed_out: threading.Event) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 import zipfile
 
 import pytest
@@ -160,6 +161,18 @@ def test_child_memory_limit_stops_a_range_that_would_fit_without_it(hand_xlsx, g
 def test_child_that_overruns_its_time_is_killed(hand_xlsx, good_rows_xml, monkeypatch):
     monkeypatch.setattr(xlsx_reader, "TIMEOUT_SECONDS", 0.001)
     assert refused(hand_xlsx(good_rows_xml)).code == E.READER_TIMEOUT
+
+
+def test_child_sending_garbage_is_killed_not_waited_for(hand_xlsx, good_rows_xml, monkeypatch,
+                                                       tmp_path):
+    rogue = tmp_path / "rogue_child.py"
+    rogue.write_text("import sys, time\nsys.stdout.buffer.write(b'\\xff' * 8)\n"
+                     "sys.stdout.flush()\ntime.sleep(30)\n")
+    monkeypatch.setattr(xlsx_reader, "CHILD_SCRIPT", str(rogue))
+    monkeypatch.setattr(xlsx_reader, "EXIT_GRACE_SECONDS", 0.2)
+    started = time.monotonic()
+    assert refused(hand_xlsx(good_rows_xml)).code == E.READER_CRASHED
+    assert time.monotonic() - started < 5
 
 
 def test_malformed_sheet_xml_is_reported_as_damaged(hand_xlsx):

@@ -18,6 +18,7 @@ from app.services.staging.spreadsheet_import import stage_upload
 from app.services.user_schema import FIELD_NAMES
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CHANGED = {"HX-Trigger": "batch-changed"}  # the problem summary reloads itself
 
 
 @bp.get("/")
@@ -120,7 +121,7 @@ def update_row(batch_id: int, row_number: int):
     batches.update_row(batch, row, values, current_user)
     template = "imports/_row_edit.html" if row.has_errors else "imports/_row.html"
     return render_template(template, deployment=g.deployment, batch=batch, row=row, values=record_of(row),
-                           oob_counts=True), 422 if row.has_errors else 200
+                           oob_counts=True), 422 if row.has_errors else 200, CHANGED
 
 
 @bp.post("/<int:batch_id>/rows/<int:row_number>/fix")
@@ -132,7 +133,8 @@ def fix_row(batch_id: int, row_number: int):
     if problem is None:
         abort(404)
     batches.update_row(batch, row, changes_for(problem, record_of(row)), current_user)
-    return render_template("imports/_row.html", deployment=g.deployment, batch=batch, row=row, oob_counts=True)
+    return render_template("imports/_row.html", deployment=g.deployment, batch=batch, row=row,
+                           oob_counts=True), 200, CHANGED
 
 
 @bp.post("/<int:batch_id>/rows/<int:row_number>/skip")
@@ -140,7 +142,8 @@ def skip_row(batch_id: int, row_number: int):
     """Leave a row out of the import, or take it back in."""
     batch, row = _row_context(batch_id, row_number)
     batches.set_row_skipped(batch, row, request.form.get("skip", "1") == "1", current_user)
-    return render_template("imports/_row.html", deployment=g.deployment, batch=batch, row=row, oob_counts=True)
+    return render_template("imports/_row.html", deployment=g.deployment, batch=batch, row=row,
+                           oob_counts=True), 200, CHANGED
 
 
 @bp.post("/<int:batch_id>/fix-all")

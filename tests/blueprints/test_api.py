@@ -65,4 +65,4 @@ def test_openapi_document_describes_the_user_record_from_the_schema(client, toke
     doc = client.get("/api/v1/openapi.json", headers=bearer(token)).json
     assert doc["openapi"].startswith("3.")
     assert set(doc["components"]["schemas"]["UserRecord"]["properties"]) == {f.name for f in USER_FIELDS}
-    assert "/deployments/{code}/users" in doc["paths"]
+    assert {"/deployments/{code}/users", "/deployments/{code}/imports", "/imports/{id}/commit"} <= set(doc["paths"])

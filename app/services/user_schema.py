@@ -94,8 +94,8 @@ USER_FIELDS: tuple[UserField, ...] = (
     UserField(
         "location", "Location", False, 128, "text", "physicalDeliveryOfficeName", "Location",
         aliases=("office", "office location", "site", "branch", "physicaldeliveryofficename",
-                 "office [physicaldeliveryofficename]", "usage location", "city",
-                 "addresses.locality", "building"),
+                 "office [physicaldeliveryofficename]", "city",
+                 "addresses.locality", "building", "building id"),
         allowed="any printable characters",
     ),
     UserField(

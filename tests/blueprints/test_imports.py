@@ -149,3 +149,18 @@ def test_api_bad_file_is_422_with_the_message(client, bearer, acme):
     response = client.post("/api/v1/deployments/ACME/imports", data={"file": (io.BytesIO(b""), "empty.csv")},
                            headers=bearer, content_type="multipart/form-data")
     assert response.status_code == 422 and "empty" in response.json["error"].lower()
+
+
+def test_an_entra_bulk_create_file_is_understood(client, auth, technician, acme):
+    header = ("Name [displayName] Required,User name [userPrincipalName] Required,"
+              "Initial password [passwordProfile] Required,Block sign in (Yes/No) [accountEnabled] Required,"
+              "First name [givenName],Last name [surname],Job title [jobTitle],Department [department],"
+              "Usage location [usageLocation],Office phone [telephoneNumber]\n")
+    line = "Ann Lee,ann.lee@acme.example,Secret-123,No,Ann,Lee,Nurse,Clinic,US,5551234567"
+    location = upload(auth, csv_file(line, header=header)).headers["Location"]
+    batch = db.session.scalar(db.select(ImportBatch))
+    assert location.endswith(f"/imports/{batch.id}") and batch.error_rows == 0
+    from app.services.staging.batches import get_row
+    staged = get_row(batch, 2)
+    assert (staged.username, staged.email, staged.job_title, staged.location) == ("ann.lee", "ann.lee@acme.example", "Nurse", "")
+    assert "Secret-123" not in client.get(location).get_data(as_text=True)

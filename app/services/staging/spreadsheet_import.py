@@ -29,10 +29,22 @@ def _username(value: str) -> str:
     return value.split("@", 1)[0] if "@" in value else value
 
 
+def _email_from_upn(match, table) -> bool:
+    """Files with a UPN column but no email column (the Entra template): the UPN is the address."""
+    column = match.columns.get("username")
+    if "email" not in match.missing_mandatory or column is None:
+        return False
+    if not any("@" in cells[column] for _, cells in table.rows[:50]):
+        return False
+    match.missing_mandatory.remove("email")
+    return True
+
+
 def stage_spreadsheet(deployment: Deployment, path: str, filename: str, actor) -> ImportBatch:
     """Read an uploaded .xlsx or .csv and stage every row; SpreadsheetError when it cannot be read."""
     table = read_table(path, filename)
     match = match_headers(table.headers)
+    upn_as_email = _email_from_upn(match, table)
     if match.missing_mandatory:
         raise _missing_columns_error(match.missing_mandatory, table.headers)
     if not table.rows:
@@ -40,6 +52,8 @@ def stage_spreadsheet(deployment: Deployment, path: str, filename: str, actor) -
     records = []
     for row_number, cells in table.rows:
         values = {name: cells[index] for name, index in match.columns.items()}
+        if upn_as_email:
+            values["email"] = values["username"]
         if "username" in values:
             values["username"] = _username(values["username"])
         records.append(StagedRecord(row_number=row_number, values=values))

@@ -126,7 +126,8 @@ def test_google_workspace_template(csv_file):
     match = match_headers(table.headers)
     picked = {name: table.rows[0][1][index] for name, index in match.columns.items()}
     assert picked == {"first_name": "Pat", "last_name": "Lee", "email": "pat@client.example",
-                      "phone": "5551234567", "job_title": "Director", "department": "Sales"}
+                      "phone": "5551234567", "job_title": "Director", "department": "Sales",
+                      "location": "HQ"}
     assert match.missing_mandatory == []
     assert match.duplicates == {"phone": ["Mobile Phone"]}
 

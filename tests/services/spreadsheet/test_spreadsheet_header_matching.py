@@ -44,11 +44,12 @@ def test_an_exact_header_beats_an_earlier_alias():
     assert match.duplicates == {"phone": ["Cell"]}
 
 
-def test_entra_office_attribute_wins_location_over_usage_location_and_city():
+def test_entra_office_attribute_wins_location_over_city_and_usage_location_is_ignored():
     match = match_headers(["Usage location [usageLocation]", "Office [physicalDeliveryOfficeName]",
                            "City [city]"])
     assert match.columns == {"location": 1}
-    assert match.duplicates == {"location": ["Usage location [usageLocation]", "City [city]"]}
+    assert match.duplicates == {"location": ["City [city]"]}
+    assert match.unknown == ["Usage location [usageLocation]"]  # a licensing country code, not an office
 
 
 @pytest.mark.parametrize("header", ["Name [displayName] Required",

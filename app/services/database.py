@@ -27,11 +27,18 @@ def init_app(app) -> None:
         sa.event.listen(db.engine, "connect", _sqlite_pragmas)
 
 
-def _plain(value, column: sa.Column):
-    """A value as the database driver takes it in a bulk load (JSON columns as text)."""
-    if isinstance(column.type, sa.JSON):
-        return json.dumps(value)
-    return value
+def _row_values(columns: list[sa.Column]):
+    """A function giving a row's values in column order, JSON columns as text (for the driver)."""
+    names = [c.name for c in columns]
+    json_at = [i for i, c in enumerate(columns) if isinstance(c.type, sa.JSON)]
+
+    def values(row: dict) -> list:
+        out = [row[name] for name in names]
+        for i in json_at:
+            out[i] = json.dumps(out[i])
+        return out
+
+    return values
 
 
 def bulk_insert(table: sa.Table, rows: list[dict]) -> None:
@@ -46,13 +53,14 @@ def bulk_insert(table: sa.Table, rows: list[dict]) -> None:
     connection = db.session.connection()
     dialect = connection.dialect.name
     raw = connection.connection.dbapi_connection
+    values = _row_values(columns)
+    names = ", ".join(c.name for c in columns)
     if dialect == "sqlite":
-        sql = f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) VALUES ({', '.join('?' * len(columns))})"
-        raw.executemany(sql, [tuple(_plain(row[c.name], c) for c in columns) for row in rows])
+        raw.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})",
+                        [values(row) for row in rows])
     elif dialect == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(
-                f"COPY {table.name} ({', '.join(c.name for c in columns)}) FROM STDIN") as copy:
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([_plain(row[c.name], c) for c in columns])
+                copy.write_row(values(row))
     else:
         connection.execute(table.insert(), rows)

@@ -64,3 +64,10 @@ def bulk_insert(table: sa.Table, rows: list[dict]) -> None:
                 copy.write_row(values(row))
     else:
         connection.execute(table.insert(), rows)
+
+
+def refresh_statistics(table: sa.Table) -> None:
+    """After a large bulk load, let PostgreSQL's planner see the new rows (autovacuum comes later)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text(f"ANALYZE {table.name}"))

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import BatchState, Deployment, ImportBatch, ImportRow, RowState, User, UserStatus
 from app.models._base import record_of, utcnow
 from app.services import audit
-from app.services.database import bulk_insert
+from app.services.database import bulk_insert, refresh_statistics
 from app.services.errors import Conflict, DomainError, NotFound
 from app.services.staging.checks import Owners, context_for, deployment_owners, problem_dicts, row_problems
 from app.services.staging.fixes import changes_for
@@ -61,6 +61,8 @@ def stage_records(deployment: Deployment, source: str, records: Iterable[StagedR
              "source_key": r.source_key, "catalog_entry_id": r.catalog_entry_id, **record,
              **_result_columns(record, row_problems(record, r.row_number, ctx, owners))}
             for r, record in staged[start:start + 5000]])
+    if len(staged) >= 10_000:
+        refresh_statistics(ImportRow.__table__)
     recount(batch)
     audit.record(actor, "import.stage", deployment=deployment, obj=batch,
                  summary=f"{batch.row_count} rows from {batch.source_label} {filename}".strip(),

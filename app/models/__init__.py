@@ -6,7 +6,8 @@ from app.models.catalog_entry import CatalogEntry
 from app.models.deployment import Deployment
 from app.models.import_batch import BatchState, ImportBatch, ImportRow, RowState
 from app.models.operator import Operator
+from app.models.provision_task import Action, CloudSend, Outcome, ProvisionTask
 from app.models.user import User, UserStatus
 
-__all__ = ["ApiToken", "AuditEvent", "BatchState", "CatalogEntry", "Deployment", "ImportBatch", "ImportRow",
-           "Operator", "RowState", "User", "UserStatus"]
+__all__ = ["Action", "ApiToken", "AuditEvent", "BatchState", "CatalogEntry", "CloudSend", "Deployment",
+           "ImportBatch", "ImportRow", "Operator", "Outcome", "ProvisionTask", "RowState", "User", "UserStatus"]

@@ -12,7 +12,12 @@ from app.services.naming import DEFAULT_POLICY
 
 # The fields whose change invalidates a verified directory connection.
 DIRECTORY_FIELDS = ("ldaps_url", "fallback_urls", "bind_user", "bind_secret", "ca_cert",
-                    "verify_tls", "base_ou", "users_ou", "upn_suffix", "default_groups")
+                    "verify_tls", "base_ou", "users_ou", "upn_suffix", "default_groups", "tls_server_name")
+PASSWORD_MODES = {"generated": "Generated: a random password per user, shown once after the send",
+                  "typed": "Typed: the technician types one initial password when sending"}
+WELCOME_EMAILS = {"": "No welcome email",
+                  "details": "Welcome email with the sign-in name (no password)",
+                  "password": "Welcome email with the sign-in name and the initial password"}
 
 
 class Deployment(db.Model):
@@ -37,6 +42,15 @@ class Deployment(db.Model):
     upn_suffix = sa.Column(sa.String(255), nullable=False, default="")
     default_groups = sa.Column(sa.Text, nullable=False, default="")
     naming_policy = sa.Column(sa.String(20), nullable=False, default=DEFAULT_POLICY)
+    # The name the DC's certificate carries, when the URL uses an address or another name.
+    tls_server_name = sa.Column(sa.String(255), nullable=False, default="", server_default="")
+    # New accounts: how the initial password is chosen, and the account options.
+    password_mode = sa.Column(sa.String(10), nullable=False, default="generated", server_default="generated")
+    must_change_password = sa.Column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
+    password_never_expires = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    account_expires = sa.Column(sa.Date)
+    extension_in_phone = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    welcome_email = sa.Column(sa.String(10), nullable=False, default="", server_default="")
     directory_verified_at = sa.Column(sa.DateTime(timezone=True))
     directory_verified_digest = sa.Column(sa.String(64))
 

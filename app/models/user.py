@@ -17,9 +17,12 @@ class UserStatus:
     IN_CLOUD = "in_cloud"
     FAILED = "failed"
     CONFLICT = "conflict"
-    ALL = (DRAFT, QUEUED, PROVISIONING, IN_CLOUD, FAILED, CONFLICT)
+    DISABLED = "disabled"  # the account exists in AD and was disabled from Enlist
+    ALL = (DRAFT, QUEUED, PROVISIONING, IN_CLOUD, FAILED, CONFLICT, DISABLED)
     LABELS = {DRAFT: "draft", QUEUED: "queued", PROVISIONING: "provisioning",
-              IN_CLOUD: "in cloud", FAILED: "failed", CONFLICT: "conflict"}
+              IN_CLOUD: "in cloud", FAILED: "failed", CONFLICT: "conflict", DISABLED: "disabled"}
+    SENDABLE = (DRAFT, FAILED, DISABLED)  # Send to cloud takes these (a disabled account is enabled again)
+    IN_AD = (IN_CLOUD, DISABLED)  # an account Enlist manages exists
 
 
 ORIGINS = ("manual", "excel", "catalog", "connectwise", "zendesk", "api")
@@ -69,3 +72,13 @@ class User(UserFieldsMixin, db.Model):
     def editable(self) -> bool:
         """Drafts and failed users can be edited freely; others are in or on their way to AD."""
         return self.status in (UserStatus.DRAFT, UserStatus.FAILED, UserStatus.CONFLICT)
+
+    @property
+    def sendable(self) -> bool:
+        """Whether Send to cloud takes this user."""
+        return self.status in UserStatus.SENDABLE
+
+    @property
+    def manageable(self) -> bool:
+        """In AD and no change waiting: edit, reset password, groups, disable and remove apply."""
+        return self.status in UserStatus.IN_AD and not self.step

@@ -8,7 +8,7 @@ from app.models import ImportBatch
 from app.models._base import record_of
 from app.services import deployments
 from app.services.errors import DomainError, NotFound
-from app.services.staging import batches
+from app.services.staging import batches, commit
 from app.services.staging.rows import RowQuery, list_rows
 from app.services.staging.spreadsheet_import import stage_upload
 from app.services.user_schema import FIELD_NAMES
@@ -84,7 +84,7 @@ def commit_import(batch_id: int):
     batch = _batch(batch_id)
     payload = request.get_json(silent=True) or {}
     try:
-        result = batches.commit_batch(batch, g.api_operator, only_valid=bool(payload.get("only_valid")))
+        result = commit.commit_batch(batch, g.api_operator, only_valid=bool(payload.get("only_valid")))
     except DomainError as exc:
         return jsonify(error=exc.message, counts=batch_json(batch)["counts"]), 409 if exc.status == 409 else 422
     return jsonify(imported=result.imported, left_with_errors=result.left_with_errors, skipped=result.skipped,

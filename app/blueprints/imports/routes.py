@@ -12,6 +12,7 @@ from app.services.errors import DomainError
 from app.services.spreadsheet.template import write_template
 from app.services.staging import batches, report
 from app.services.staging.catalog_import import stage_catalog_entries
+from app.services.staging.commit import commit_batch
 from app.services.staging.fixes import changes_for
 from app.services.staging.rows import RowQuery, list_rows, problem_summary
 from app.services.staging.spreadsheet_import import stage_upload
@@ -160,7 +161,7 @@ def commit(batch_id: int):
     """Save and import: draft users for the valid rows."""
     batch = batches.get_batch(g.deployment, batch_id)
     try:
-        result = batches.commit_batch(batch, current_user, only_valid=request.form.get("only_valid") == "1")
+        result = commit_batch(batch, current_user, only_valid=request.form.get("only_valid") == "1")
     except DomainError as exc:
         flash(exc.message, "error")
         return hx_redirect(url_for("imports.show", batch_id=batch.id))

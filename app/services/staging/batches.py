@@ -8,19 +8,16 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import BatchState, Deployment, ImportBatch, ImportRow, RowState, User, UserStatus
-from app.models._base import record_of, utcnow
+from app.models import BatchState, Deployment, ImportBatch, ImportRow, RowState
+from app.models._base import record_of
 from app.services import audit
 from app.services.database import bulk_insert, refresh_statistics
-from app.services.errors import Conflict, DomainError, NotFound
-from app.services.staging.checks import Owners, context_for, deployment_owners, problem_dicts, row_problems
+from app.services.errors import Conflict, NotFound
+from app.services.staging.checks import context_for, deployment_owners, problem_dicts, row_problems
 from app.services.staging.fixes import changes_for
 from app.services.naming import derive_username
 from app.services.user_schema import FIELD_NAMES
 from app.services.validation import ERROR, clean_record
-
-ORIGIN_OF_SOURCE = {"excel": "excel", "csv": "excel", "catalog": "catalog", "connectwise": "connectwise",
-                    "zendesk": "zendesk", "api": "api"}
 
 
 @dataclass
@@ -117,7 +114,7 @@ def get_row(batch: ImportBatch, row_number: int) -> ImportRow:
     return row
 
 
-def _require_open(batch: ImportBatch) -> None:
+def require_open(batch: ImportBatch) -> None:
     """Rows of a finished batch no longer change."""
     if batch.state in (BatchState.IMPORTED, BatchState.DISCARDED):
         raise Conflict(f"This import is {batch.state_label}: its rows can no longer change.")
@@ -151,7 +148,7 @@ def revalidate(batch: ImportBatch, rows: list[ImportRow]) -> None:
 
 def update_row(batch: ImportBatch, row: ImportRow, values: dict, actor) -> ImportRow:
     """Change a row's values; it and the rows it shared a username or email with are checked again."""
-    _require_open(batch)
+    require_open(batch)
     if row.state != RowState.PENDING:
         raise Conflict(f"Row {row.row_number} is {row.state}: it can no longer change.")
     touched = [row, *[r for r in _neighbours(batch, {("username_key", row.username_key),
@@ -174,7 +171,7 @@ def update_row(batch: ImportBatch, row: ImportRow, values: dict, actor) -> Impor
 
 def set_row_skipped(batch: ImportBatch, row: ImportRow, skipped: bool, actor) -> ImportRow:
     """Leave a row out of the import (or take it back in)."""
-    _require_open(batch)
+    require_open(batch)
     if row.state == RowState.IMPORTED:
         raise Conflict(f"Row {row.row_number} is already imported.")
     touched = [row, *[r for r in _neighbours(batch, {("username_key", row.username_key),
@@ -194,7 +191,7 @@ def fix_all(batch: ImportBatch, field: str, code: str, actor) -> int:
     Usernames handed out in the same pass are reserved as they go, so two Pat Smiths become
     pat.smith and pat.smith2, not two pat.smiths.
     """
-    _require_open(batch)
+    require_open(batch)
     rows = list(db.session.scalars(sa.select(ImportRow).where(
         ImportRow.batch_id == batch.id, ImportRow.state == RowState.PENDING)))
     taken = {r.username_key for r in rows if r.username_key} | set(deployment_owners(batch.deployment).user_usernames)
@@ -237,55 +234,9 @@ def revalidate_all(batch: ImportBatch) -> None:
     recount(batch)
 
 
-@dataclass
-class CommitResult:
-    """What an import did: users created, rows left in the batch."""
-
-    imported: int
-    left_with_errors: int
-    skipped: int
-
-
-def commit_batch(batch: ImportBatch, actor, *, only_valid: bool = False) -> CommitResult:
-    """Create draft users from the batch's valid rows, all in one transaction.
-
-    Without only_valid, any row with an error stops the whole import. Rows already imported are
-    never imported again, so committing twice creates nothing twice.
-    """
-    _require_open(batch)
-    revalidate_all(batch)  # users may have been added since the rows were checked
-    if batch.error_rows and not only_valid:
-        db.session.commit()
-        raise DomainError(f"{batch.error_rows} rows still have errors: fix or skip them, "
-                          "or import only the valid rows.")
-    rows = list(db.session.scalars(sa.select(ImportRow).where(
-        ImportRow.batch_id == batch.id, ImportRow.state == RowState.PENDING,
-        ImportRow.has_errors.is_(False)).order_by(ImportRow.row_number)))
-    origin, creator = ORIGIN_OF_SOURCE.get(batch.source, "excel"), audit.actor_label(actor)
-    now = utcnow()
-    users = [{"deployment_id": batch.deployment_id, **record_of(row), "username_key": row.username_key,
-              "email_key": row.email_key, "origin": origin, "status": UserStatus.DRAFT, "step": "",
-              "last_error": "", "ad_dn": "", "object_guid": "", "catalog_entry_id": row.catalog_entry_id,
-              "import_batch_id": batch.id, "created_by": creator, "created_at": now, "updated_at": now}
-             for row in rows]
-    ids = []
-    for start in range(0, len(users), 2000):
-        ids += db.session.scalars(sa.insert(User).returning(User.id, sort_by_parameter_order=True),
-                                  users[start:start + 2000]).all()
-    db.session.execute(sa.update(ImportRow), [{"id": row.id, "state": RowState.IMPORTED, "user_id": user_id}
-                                              for row, user_id in zip(rows, ids)])
-    recount(batch)
-    batch.state = BatchState.IMPORTED if batch.pending_rows == 0 else BatchState.PARTIAL
-    audit.record(actor, "import.commit", deployment=batch.deployment, obj=batch,
-                 summary=f"{len(ids)} users imported from {batch.source_label} {batch.filename}".strip(),
-                 detail={"imported": len(ids), "left_with_errors": batch.error_rows, "skipped": batch.skipped_rows})
-    db.session.commit()
-    return CommitResult(imported=len(ids), left_with_errors=batch.error_rows, skipped=batch.skipped_rows)
-
-
 def discard_batch(batch: ImportBatch, actor) -> None:
     """Give up a batch; its rows stay for the record but nothing more is imported from it."""
-    _require_open(batch)
+    require_open(batch)
     batch.state = BatchState.DISCARDED
     audit.record(actor, "import.discard", deployment=batch.deployment, obj=batch, summary=batch.filename)
     db.session.commit()

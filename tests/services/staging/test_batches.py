@@ -5,7 +5,7 @@ import pytest
 from app.extensions import db
 from app.models import BatchState, ImportRow, User
 from app.services.errors import Conflict, DomainError
-from app.services.staging import batches
+from app.services.staging import batches, commit
 from app.services.staging.batches import StagedRecord
 
 
@@ -94,7 +94,7 @@ def test_skipping_a_row_leaves_it_out_and_clears_its_errors_from_the_count(make_
     batch = batches.stage_records(deployment, "excel", [rec(2, "Pat", "O'Leary"), rec(3, "Ann", "Lee")], "tests")
     batches.set_row_skipped(batch, row_of(batch, 2), True, "tests")
     assert (batch.error_rows, batch.skipped_rows) == (0, 1)
-    result = batches.commit_batch(batch, "tests")
+    result = commit.commit_batch(batch, "tests")
     assert result.imported == 1 and batch.state == BatchState.IMPORTED
 
 
@@ -102,28 +102,28 @@ def test_commit_refuses_while_rows_have_errors_and_creates_nothing(make_deployme
     deployment = make_deployment("ACME")
     batch = batches.stage_records(deployment, "excel", [rec(2, "Pat", "O'Leary"), rec(3, "Ann", "Lee")], "tests")
     with pytest.raises(DomainError, match="1 rows still have errors"):
-        batches.commit_batch(batch, "tests")
+        commit.commit_batch(batch, "tests")
     assert db.session.scalar(db.select(db.func.count(User.id))) == 0
 
 
 def test_commit_only_the_valid_rows_keeps_the_others_for_later(make_deployment):
     deployment = make_deployment("ACME")
     batch = batches.stage_records(deployment, "csv", [rec(2, "Pat", "O'Leary"), rec(3, "Ann", "Lee")], "tests")
-    result = batches.commit_batch(batch, "tests", only_valid=True)
+    result = commit.commit_batch(batch, "tests", only_valid=True)
     assert (result.imported, result.left_with_errors, batch.state) == (1, 1, BatchState.PARTIAL)
     user = db.session.scalar(db.select(User))
     assert (user.username, user.origin, user.status, user.import_batch_id) == ("ann.lee", "excel", "draft", batch.id)
     batches.update_row(batch, row_of(batch, 2), {"last_name": "OLeary", "username": "pat.oleary"}, "tests")
-    assert batches.commit_batch(batch, "tests").imported == 1
+    assert commit.commit_batch(batch, "tests").imported == 1
     assert batch.state == BatchState.IMPORTED
 
 
 def test_committing_twice_creates_nothing_twice(make_deployment):
     deployment = make_deployment("ACME")
     batch = batches.stage_records(deployment, "excel", [rec(2, "Ann", "Lee")], "tests")
-    batches.commit_batch(batch, "tests")
+    commit.commit_batch(batch, "tests")
     with pytest.raises(Conflict):
-        batches.commit_batch(batch, "tests")
+        commit.commit_batch(batch, "tests")
     again = batches.stage_records(deployment, "excel", [rec(2, "Ann", "Lee")], "tests")
     assert again.error_rows == 1  # the user exists now: a second file with the same person is flagged
     assert db.session.scalar(db.select(db.func.count(User.id))) == 1
@@ -134,7 +134,7 @@ def test_a_user_added_after_staging_is_caught_at_commit(make_deployment, make_us
     batch = batches.stage_records(deployment, "excel", [rec(2, "Ann", "Lee")], "tests")
     make_user(deployment, first_name="Ann", last_name="Lee")
     with pytest.raises(DomainError):
-        batches.commit_batch(batch, "tests")
+        commit.commit_batch(batch, "tests")
     assert problems(row_of(batch, 2)) >= {("username", "duplicate_username")}
 
 

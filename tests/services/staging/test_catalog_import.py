@@ -5,7 +5,7 @@ import pytest
 from app.extensions import db
 from app.models import CatalogEntry, User
 from app.services.errors import DomainError
-from app.services.staging import batches
+from app.services.staging import batches, commit
 from app.services.staging.catalog_import import imported_entry_ids, stage_catalog_entries
 
 
@@ -30,7 +30,7 @@ def test_selected_entries_are_staged_with_their_problems(entries):
 def test_imported_users_remember_their_catalog_entry_and_entries_are_flagged(entries):
     deployment, rows = entries
     batch = stage_catalog_entries(deployment, [rows[0].id, rows[2].id], "tests")
-    batches.commit_batch(batch, "tests")
+    commit.commit_batch(batch, "tests")
     user = db.session.scalar(db.select(User).where(User.username == "ann"))
     assert (user.origin, user.catalog_entry_id) == ("catalog", rows[0].id)
     assert imported_entry_ids(deployment) == {rows[0].id, rows[2].id}
@@ -38,7 +38,7 @@ def test_imported_users_remember_their_catalog_entry_and_entries_are_flagged(ent
 
 def test_entries_already_imported_are_left_out_and_said_so(entries):
     deployment, rows = entries
-    batches.commit_batch(stage_catalog_entries(deployment, [rows[0].id], "tests"), "tests")
+    commit.commit_batch(stage_catalog_entries(deployment, [rows[0].id], "tests"), "tests")
     batch = stage_catalog_entries(deployment, None, "tests")
     assert batch.row_count == 2 and "1 chosen entries were already imported" in batch.meta["skipped_summary"]
     with pytest.raises(DomainError, match="already imported"):

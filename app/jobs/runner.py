@@ -1,14 +1,71 @@
-"""The background worker process: every queue, JSON serializer, an app context for the jobs."""
+"""The background worker process: JSON serializer, an app context per job, the reconciler.
+
+Two kinds of worker, chosen by the queues they serve:
+
+- provisioning: ProvisioningWorker, RQ's SimpleWorker without the fork. A forking worker pays a
+  fork per job and, worse, opens a new LDAPS connection (TLS handshake and bind) in every work
+  horse; a user's account costs about 40 ms of the DC's time, so both would dominate. This one
+  keeps one bound connection per deployment between jobs (app.services.provisioning.pool).
+  Timeouts are still enforced: SimpleWorker runs the job in the main thread under RQ's SIGALRM
+  death penalty, exactly as the forking worker's horse does. The trade: a job that crashes the
+  interpreter takes the worker with it; `enlist serve` restarts it and the reconciler re-enqueues
+  the task it was running.
+- anything else (imports, discovery, default): RQ's forking Worker, one process per job.
+
+Both reconcile on start and every ENLIST_RECONCILE_SECONDS (60): tasks the database says are
+waiting or running but no live job or worker will finish are enqueued again.
+"""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 
-from rq import Worker
+from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
 from app.services.queue import QUEUE_NAMES
+
+log = logging.getLogger("enlist.worker")
+PROVISIONING = "provisioning"
+
+
+class EnlistWorkerMixin:
+    """Reconcile as part of RQ's maintenance (on start, then every maintenance interval)."""
+
+    app = None
+
+    def run_maintenance_tasks(self):
+        """RQ's registry cleanup, then the reconciler (its failure is logged, the worker goes on)."""
+        super().run_maintenance_tasks()
+        from app.services.provisioning import reconcile
+
+        with self.app.app_context():
+            try:
+                reconcile()
+            except Exception:  # a database or Redis hiccup must not stop the worker; next pass retries
+                log.exception("reconciler pass failed")
+
+
+class ProvisioningWorker(EnlistWorkerMixin, SimpleWorker):
+    """Runs jobs in this process (no fork) so directory connections live from one job to the next."""
+
+    def perform_job(self, job, queue):
+        """Each job gets its own app context: a fresh database session, removed afterwards."""
+        with self.app.app_context():
+            return super().perform_job(job, queue)
+
+    def teardown(self):
+        """Close the directory connections when the worker stops."""
+        from app.services.provisioning.pool import POOL
+
+        POOL.close_all()
+        super().teardown()
+
+
+class ForkingWorker(EnlistWorkerMixin, Worker):
+    """RQ's forking worker: one work horse process per job."""
 
 
 def _reset_db_after_fork() -> None:
@@ -18,18 +75,45 @@ def _reset_db_after_fork() -> None:
     db.engine.dispose(close=False)
 
 
-def run(burst: bool = False, app=None) -> bool:
+def make_worker(app, queues: list[str] | None = None, *, fork: bool | None = None):
+    """A worker for the queues: non-forking when it serves only provisioning (unless told otherwise)."""
+    from app.services.provisioning.reconcile import worker_name
+    from app.services.queue import connection
+
+    queues = list(queues or QUEUE_NAMES)
+    fork = queues != [PROVISIONING] if fork is None else fork
+    interval = int(app.config.get("ENLIST_RECONCILE_SECONDS", 60))
+    cls = ForkingWorker if fork else ProvisioningWorker
+    with app.app_context():
+        worker = cls(queues, connection=connection(), serializer=JSONSerializer, name=worker_name(),
+                     maintenance_interval=interval, worker_ttl=max(interval + 15, 35))
+    worker.app = app
+    return worker
+
+
+def run(burst: bool = False, app=None, queues: list[str] | None = None, fork: bool | None = None) -> bool:
     """Work the queues until stopped (or until empty with burst)."""
     from app import create_app
-    from app.services.queue import connection
 
     app = app or create_app()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    worker = make_worker(app, queues, fork=fork)
     with app.app_context():
-        os.register_at_fork(after_in_child=_reset_db_after_fork)
-        worker = Worker(list(QUEUE_NAMES), connection=connection(), serializer=JSONSerializer)
+        if isinstance(worker, ForkingWorker):
+            os.register_at_fork(after_in_child=_reset_db_after_fork)
         return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
 
 
+def main(argv: list[str] | None = None) -> None:
+    """python -m app.jobs.runner [--queue NAME ...] [--burst] [--fork | --no-fork]"""
+    parser = argparse.ArgumentParser(description="An Enlist background worker.")
+    parser.add_argument("--queue", action="append", choices=QUEUE_NAMES, help="a queue to serve (repeat)")
+    parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    parser.add_argument("--fork", action=argparse.BooleanOptionalAction, default=None,
+                        help="fork a process per job (default: not for provisioning alone)")
+    args = parser.parse_args(argv)
+    run(burst=args.burst, queues=args.queue, fork=args.fork)
+
+
 if __name__ == "__main__":
-    run()
+    main()

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Deployment, User, UserStatus
+from app.models.deployment import PASSWORD_MODES, WELCOME_EMAILS
 from app.services import audit, secrets
 from app.services.errors import Conflict, DomainError, NotFound
 from app.services.naming import DEFAULT_POLICY, NAMING_POLICIES
 
 CODE_RE = re.compile(r"^[A-Za-z0-9]{3,6}$")
 EDITABLE = ("name", "notes", "ldaps_url", "fallback_urls", "bind_user", "ca_cert", "verify_tls",
-            "base_ou", "users_ou", "upn_suffix", "default_groups", "naming_policy")
+            "base_ou", "users_ou", "upn_suffix", "default_groups", "naming_policy", "tls_server_name",
+            "password_mode", "must_change_password", "password_never_expires", "account_expires",
+            "extension_in_phone", "welcome_email")
 
 
 def normalise_code(code: str) -> str:
@@ -74,6 +78,7 @@ def _apply(deployment: Deployment, settings: dict) -> None:
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in settings.items() if v is not None}
     if values.get("naming_policy", deployment.naming_policy) not in NAMING_POLICIES:
         raise DomainError("Unknown naming policy.")
+    _check_account_options(deployment, values)
     urls = [values.get("ldaps_url", "")] + values.get("fallback_urls", "").split()
     if any(url and not url.lower().startswith("ldaps://") for url in urls):
         raise DomainError("Directory URLs must start with ldaps:// (passwords are only sent encrypted).")
@@ -81,6 +86,25 @@ def _apply(deployment: Deployment, settings: dict) -> None:
         setattr(deployment, name, value)
     if password:
         deployment.bind_secret = secrets.box().encrypt(password)
+
+
+def _check_account_options(deployment: Deployment, values: dict) -> None:
+    """The password and account options must make sense together; DomainError says what is wrong."""
+    if values.get("password_mode", deployment.password_mode or "generated") not in PASSWORD_MODES:
+        raise DomainError("Unknown password policy.")
+    if values.get("welcome_email", deployment.welcome_email or "") not in WELCOME_EMAILS:
+        raise DomainError("Unknown welcome email choice.")
+    must_change = values.get("must_change_password", deployment.must_change_password)
+    never_expires = values.get("password_never_expires", deployment.password_never_expires)
+    if must_change and never_expires:
+        raise DomainError("Choose either 'must change password at next sign-in' or 'password never "
+                          "expires': Windows ignores the first when the second is set.")
+    expires = values.get("account_expires")
+    if isinstance(expires, str):
+        try:
+            values["account_expires"] = date.fromisoformat(expires) if expires else None
+        except ValueError:
+            raise DomainError("The account expiration date must be a date such as 2030-12-31.") from None
 
 
 def status_counts(deployment: Deployment) -> dict[str, int]:

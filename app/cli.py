@@ -10,6 +10,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app
 from app.services.errors import DomainError
+from app.services.queue import QUEUE_NAMES
 
 
 def _read_secret(prompt: str) -> str:
@@ -74,13 +75,70 @@ def create_deployment_command(code: str, name: str):
     click.echo(f"Created deployment {deployment.code} ({deployment.name}).")
 
 
+@click.command("set-directory")
+@click.argument("code")
+@click.option("--url", required=True, help="ldaps://dc1.client.local:636")
+@click.option("--fallback-url", "fallback_urls", multiple=True, help="Another DC's ldaps:// URL (repeat).")
+@click.option("--bind-user", required=True, help="The service account (DN or user@domain).")
+@click.option("--base-ou", required=True, help="The domain's base DN, e.g. DC=client,DC=local.")
+@click.option("--users-ou", default=None, help="Where new users go (default OU=Users,OU=<code>,<base DN>).")
+@click.option("--upn-suffix", required=True, help="Users sign in as username@SUFFIX.")
+@click.option("--ca-file", type=click.File("r"), default=None, help="PEM file of the CA that signed the DC's certificate.")
+@click.option("--tls-name", default=None, help="The name on the DC's certificate, when the URL uses an address.")
+@click.option("--no-verify-tls", is_flag=True, help="Do not verify the DC's certificate (labs only).")
+@click.option("--group", "groups", multiple=True, help="A default group, name or DN (repeat).")
+@click.option("--test/--no-test", default=True, show_default=True,
+              help="Run Test connection afterwards (a passing test puts the deployment on cloud).")
+@with_appcontext
+def set_directory_command(code, url, fallback_urls, bind_user, base_ou, users_ou, upn_suffix, ca_file, tls_name,
+                          no_verify_tls, groups, test):
+    """Set a deployment's directory connection; the bind password is read from stdin (or a prompt)."""
+    from app.services import deployments, provisioning
+
+    settings = dict(ldaps_url=url, fallback_urls="\n".join(fallback_urls), bind_user=bind_user,
+                    base_ou=base_ou, upn_suffix=upn_suffix, verify_tls=not no_verify_tls,
+                    bind_password=_read_secret("Bind password") or None)
+    optional = dict(users_ou=users_ou, tls_server_name=tls_name, ca_cert=ca_file.read() if ca_file else None,
+                    default_groups="\n".join(groups) if groups else None)
+    settings.update({k: v for k, v in optional.items() if v is not None})
+    try:
+        deployment = deployments.update_deployment(deployments.get_by_code(code), "console", **settings)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Saved the directory settings of {deployment.code}.")
+    if not test:
+        click.echo("Not tested: run Test connection before sending users to the cloud.")
+        return
+    checks = provisioning.verify_connection(deployment, "console")
+    for check in checks:
+        click.echo(f"  {'ok ' if check.ok else 'FAIL'} {check.name}: {check.message}")
+    if not all(c.ok for c in checks):
+        raise click.ClickException("The connection test failed: the deployment is not on cloud.")
+    click.echo(f"{deployment.code} is on cloud.")
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-def worker_command(burst: bool):
-    """Run a background worker for every queue."""
+@click.option("--queue", "queues", multiple=True, type=click.Choice(QUEUE_NAMES),
+              help="A queue to serve (repeat; default: every queue).")
+@click.option("--fork/--no-fork", default=None,
+              help="Fork a process per job (default: yes, except for a provisioning-only worker).")
+def worker_command(burst: bool, queues: tuple[str, ...], fork: bool | None):
+    """Run a background worker."""
     from app.jobs.runner import run
 
-    run(burst=burst)
+    run(burst=burst, queues=list(queues) or None, fork=fork)
+
+
+@click.command("reconcile")
+@with_appcontext
+def reconcile_command():
+    """Enqueue again the users stuck in queued or provisioning whose job is gone."""
+    from app.services import provisioning
+
+    report = provisioning.reconcile(grace_seconds=0)
+    click.echo(f"Enqueued again: {report.requeued}; failed after too many interruptions: {report.failed}; "
+               f"welcome emails enqueued again: {report.emails}; expired password sets erased: {report.purged}.")
 
 
 @click.command("serve")
@@ -88,17 +146,20 @@ def worker_command(burst: bool):
 @click.option("--port", default=lambda: int(os.environ.get("ENLIST_PORT", "5000")), type=int, show_default="5000")
 @click.option("--web-workers", default=2, type=int, show_default=True)
 @click.option("--workers", "job_workers", default=1, type=int, show_default=True, help="Background workers.")
-def serve_command(host: str, port: int, web_workers: int, job_workers: int):
+@click.option("--provisioning-workers", default=2, type=int, show_default=True,
+              help="Workers that create accounts in AD (each keeps its own LDAPS connection).")
+def serve_command(host: str, port: int, web_workers: int, job_workers: int, provisioning_workers: int):
     """Migrate the database, then run the web server and the background workers together."""
     from app.services.serve import serve
 
-    serve(host=host, port=port, web_workers=web_workers, job_workers=job_workers)
+    serve(host=host, port=port, web_workers=web_workers, job_workers=job_workers,
+          provisioning_workers=provisioning_workers)
 
 
 def init_app(app) -> None:
     """Register the commands on the app (flask --app wsgi ... works too)."""
     for command in (create_operator_command, issue_token_command, create_deployment_command,
-                    worker_command, serve_command):
+                    set_directory_command, worker_command, reconcile_command, serve_command):
         app.cli.add_command(command)
 
 

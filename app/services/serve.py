@@ -10,6 +10,8 @@ import time
 
 import click
 
+from app.services.queue import QUEUE_NAMES
+
 
 def _upgrade_database(app) -> None:
     """Bring the database schema up to date before anything serves requests."""
@@ -19,18 +21,32 @@ def _upgrade_database(app) -> None:
         upgrade(revision="heads")
 
 
-def _spawn(app, host: str, port: int, web_workers: int, job_workers: int) -> list[subprocess.Popen]:
-    """Start gunicorn and the RQ workers, all pointed at the same database and Redis."""
-    env = {**os.environ, "REDIS_URL": app.config["REDIS_URL"], "ENLIST_INSTANCE_PATH": app.instance_path}
+def _spawn(app, host: str, port: int, web_workers: int, job_workers: int,
+           provisioning_workers: int) -> list[subprocess.Popen]:
+    """Start gunicorn and the RQ workers, all pointed at the same database and Redis.
+
+    Provisioning has workers of its own that do not fork (each keeps a bound LDAPS connection
+    between jobs, see app/jobs/runner.py); the other queues are served by forking workers.
+    """
+    env = _env(app)
     web = [sys.executable, "-m", "gunicorn", "--workers", str(web_workers), "--bind", f"{host}:{port}",
            "--access-logfile", "-", "--graceful-timeout", "10", "app:create_app()"]
     processes = [subprocess.Popen(web, env=env)]
+    general = [arg for name in QUEUE_NAMES if name != "provisioning" for arg in ("--queue", name)]
     for _ in range(job_workers):
-        processes.append(subprocess.Popen([sys.executable, "-m", "app.jobs.runner"], env=env))
+        processes.append(subprocess.Popen([sys.executable, "-m", "app.jobs.runner", *general], env=env))
+    for _ in range(provisioning_workers):
+        processes.append(subprocess.Popen([sys.executable, "-m", "app.jobs.runner", "--queue", "provisioning"],
+                                          env=env))
     return processes
 
 
-def serve(host: str, port: int, web_workers: int, job_workers: int) -> None:
+def _env(app) -> dict:
+    """The environment every portal process shares: the same Redis and instance folder."""
+    return {**os.environ, "REDIS_URL": app.config["REDIS_URL"], "ENLIST_INSTANCE_PATH": app.instance_path}
+
+
+def serve(host: str, port: int, web_workers: int, job_workers: int, provisioning_workers: int = 2) -> None:
     """Run until Ctrl+C or SIGTERM, then stop every child and the embedded Redis."""
     from app import create_app
     from app.services.embedded_redis import stop_embedded_redis
@@ -38,7 +54,7 @@ def serve(host: str, port: int, web_workers: int, job_workers: int) -> None:
     embedded = not os.environ.get("REDIS_URL")
     app = create_app()
     _upgrade_database(app)
-    processes = _spawn(app, host, port, web_workers, job_workers)
+    processes = _spawn(app, host, port, web_workers, job_workers, provisioning_workers)
     click.echo(f"Enlist is running at http://{host}:{port}/  (Ctrl+C to stop)")
     stopping = False
 
@@ -50,9 +66,13 @@ def serve(host: str, port: int, web_workers: int, job_workers: int) -> None:
     signal.signal(signal.SIGINT, stop)
     try:
         while not stopping:
-            if any(p.poll() is not None for p in processes):
-                click.echo("A portal process stopped; shutting down.", err=True)
+            if processes[0].poll() is not None:
+                click.echo("The web server stopped; shutting down.", err=True)
                 break
+            for i, p in enumerate(processes[1:], 1):
+                if p.poll() is not None:  # the reconciler re-enqueues what it was running
+                    click.echo(f"A background worker stopped (exit {p.returncode}); starting a new one.", err=True)
+                    processes[i] = subprocess.Popen(p.args, env=_env(app))
             time.sleep(0.5)
     finally:
         for p in processes:

@@ -94,3 +94,33 @@
     send(zone);
   });
 })();
+
+// Send to cloud: "select all" ticks every sendable row of the page; the button counts the selection;
+// the table's live refresh waits while a row is being edited or rows are selected.
+(function () {
+  "use strict";
+  function selected() {
+    return document.querySelectorAll("input[name=user_ids][form=send-form]:checked").length;
+  }
+  function label() {
+    var button = document.querySelector("#send-form .send-selected");
+    if (button) button.textContent = "Send selected to cloud" + (selected() ? " (" + selected() + ")" : "");
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("input.select-all")) {
+      document.querySelectorAll("input[name=user_ids][form=send-form]").forEach(function (box) {
+        box.checked = event.target.checked;
+      });
+    }
+    if (event.target.matches("input.select-all, input[name=user_ids]")) label();
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.elt;
+    if (target && target.id === "users-table" && event.detail.requestConfig.triggeringEvent &&
+        event.detail.requestConfig.triggeringEvent.type === "users-changed" &&
+        (target.querySelector("tr.editing") || selected())) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("htmx:afterSwap", label);
+})();

@@ -24,12 +24,13 @@ def _components() -> dict:
     user = {"allOf": [{"$ref": "#/components/schemas/UserRecord"}, {"type": "object", "properties": {
         "id": {"type": "integer"}, "status": {"type": "string", "enum": list(UserStatus.ALL)},
         "step": {"type": "string"}, "last_error": {"type": "string"}, "origin": {"type": "string"},
-        "object_guid": {"type": ["string", "null"]}}}]}
+        "object_guid": {"type": ["string", "null"]}, "ad_dn": {"type": ["string", "null"]}}}]}
     return {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                        "description": "A personal token from `enlist issue-token EMAIL`."}},
         "schemas": {
             "UserRecord": user_record_schema(), "Problem": problem, "User": user, **import_schemas(),
+            **cloud_schemas(),
             "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
             "Problems": {"type": "object", "properties": {
                 "error": {"type": "string"},
@@ -127,6 +128,65 @@ def import_schemas() -> dict:
     return {"Row": row, "Batch": batch}
 
 
+def cloud_paths() -> dict:
+    """Send to cloud and its progress (the same service as the Users page)."""
+    send_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    request = {"type": "object", "properties": {
+        "user_ids": {"type": "array", "items": {"type": "integer"},
+                     "description": "Users to send (drafts, failed, disabled, or conflicts after a rename)."},
+        "all_drafts": {"type": "boolean", "description": "Send every draft user instead."},
+        "password": {"type": "string", "description": "The initial password, when the deployment's "
+                                                      "password policy is 'typed'."}}}
+    return {
+        "/deployments/{code}/send-to-cloud": {"parameters": [CODE], "post": {
+            "summary": "Queue users for Active Directory: one job per user",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": request}}},
+            "responses": {"202": {"description": "Queued; the body has the send (its id) and how many of the "
+                                                 "asked users were skipped",
+                                  "content": {"application/json": {"schema": {"type": "object", "properties": {
+                                      "send": {"$ref": "#/components/schemas/Send"},
+                                      "skipped": {"type": "integer"}}}}}},
+                          **UNAUTHORIZED,
+                          "409": _json("Error", "Not on cloud (the message says why), or nothing new to send"),
+                          "422": _json("Error", "No users given, or the typed password is refused")}}},
+        "/sends/{id}": {"parameters": [send_id], "get": {
+            "summary": "A send: counts per outcome (they add up to total) and each user's outcome",
+            "responses": {"200": _json("Send", "The send"), **UNAUTHORIZED, "404": _json("Error", "No such send")}}},
+        "/sends/{id}/results.{format}": {"parameters": [send_id, {
+            "name": "format", "in": "path", "required": True, "schema": {"type": "string", "enum": ["xlsx", "csv"]}}],
+            "get": {"summary": "The results file: every user with outcome and reason (formula-safe)",
+                    "responses": {"200": {"description": "The .xlsx or .csv file"}, **UNAUTHORIZED,
+                                  "404": _json("Error", "No such send or format")}}},
+        "/sends/{id}/passwords": {"parameters": [send_id], "post": {
+            "summary": "The send's initial passwords, once (the send's one download); erased afterwards",
+            "responses": {"200": {"description": "Username, sign-in name, email, password and outcome per user"},
+                          **UNAUTHORIZED, "409": _json("Error", "Already taken, expired, or the send is not finished")}}},
+    }
+
+
+def cloud_schemas() -> dict:
+    """Schemas of the Send to cloud routes."""
+    outcome = {"type": "string", "enum": ["queued", "running", "retrying", "ok", "failed", "conflict"]}
+    task = {"type": "object", "properties": {
+        "user_id": {"type": ["integer", "null"]}, "username": {"type": "string"}, "name": {"type": "string"},
+        "outcome": outcome, "step": {"type": "string"}, "attempts": {"type": "integer"},
+        "message": {"type": "string", "description": "Plain words: why it failed or waits"},
+        "error_code": {"type": "string"}}}
+    counts = {"type": "object", "properties": {k: {"type": "integer"} for k in
+                                               ("waiting", "running", "ok", "failed", "conflict")}}
+    send = {"type": "object", "properties": {
+        "id": {"type": "integer"}, "deployment": {"type": "string"},
+        "action": {"type": "string", "enum": ["create", "link", "update", "reset_password", "groups", "disable",
+                                              "delete"]},
+        "total": {"type": "integer"}, "finished": {"type": "boolean"}, "percent": {"type": "integer"},
+        "counts": counts, "summary": {"type": "string"}, "created_by": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "results": {"type": "object", "properties": {"xlsx": {"type": "string"}, "csv": {"type": "string"}}},
+        "users": {"type": "array", "items": task}}}
+    return {"Send": send, "SendUser": task}
+
+
 def openapi_document() -> dict:
     """The whole OpenAPI 3.1 document."""
     return {
@@ -135,6 +195,6 @@ def openapi_document() -> dict:
                  "description": "Automate what technicians do in the portal. Every answer is JSON."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": {**paths(), **import_paths()},
+        "paths": {**paths(), **import_paths(), **cloud_paths()},
         "components": {**_components(), "responses": {"Unauthorized": _json("Error", "Missing or invalid token")}},
     }

@@ -12,7 +12,8 @@ from app.services.errors import ValidationFailed
 def user_json(user) -> dict:
     """A user as the API shows it."""
     return {"id": user.id, **record_of(user), "status": user.status, "step": user.step,
-            "last_error": user.last_error, "origin": user.origin, "object_guid": user.object_guid or None}
+            "last_error": user.last_error, "origin": user.origin, "object_guid": user.object_guid or None,
+            "ad_dn": user.ad_dn or None}
 
 
 def problems_json(exc: ValidationFailed):

@@ -1,10 +1,11 @@
 """The deployment form: the client, and its directory connection."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from app.models.deployment import PASSWORD_MODES, WELCOME_EMAILS
 from app.services.naming import NAMING_POLICIES
 
 
@@ -38,11 +39,26 @@ class DeploymentForm(FlaskForm):
     default_groups = TextAreaField("Default groups", validators=[Optional()],
                                    description="One group per line (name or DN).")
     naming_policy = SelectField("Username policy", choices=[SelectChoice(k, v) for k, v in NAMING_POLICIES.items()])
+    tls_server_name = StringField("Certificate name", validators=[Optional(), Length(max=255)],
+                                  description="The name on the DC's certificate, when the URL uses an address "
+                                              "or another name (dc1.client.local).")
+    password_mode = SelectField("Initial passwords", choices=[SelectChoice(k, v) for k, v in PASSWORD_MODES.items()],
+                                default="generated")
+    must_change_password = BooleanField("Users must change the password at next sign-in", default=True)
+    password_never_expires = BooleanField("Password never expires")
+    account_expires = DateField("Account expires after", validators=[Optional()],
+                                description="Empty: never. The account works through this day (UTC).")
+    extension_in_phone = BooleanField("Write the extension into the phone number (5551234 x12) instead of ipPhone")
+    welcome_email = SelectField("Welcome email", choices=[SelectChoice(k, v) for k, v in WELCOME_EMAILS.items()],
+                                default="", description="Sent through the portal's SMTP server to each new user's email.")
 
     def settings(self) -> dict:
         """The editable settings as the deployments service takes them."""
         names = ("name", "notes", "ldaps_url", "fallback_urls", "bind_user", "ca_cert", "verify_tls",
-                 "base_ou", "users_ou", "upn_suffix", "default_groups", "naming_policy")
+                 "base_ou", "users_ou", "upn_suffix", "default_groups", "naming_policy", "tls_server_name",
+                 "password_mode", "must_change_password", "password_never_expires", "extension_in_phone",
+                 "welcome_email")
         values = {name: getattr(self, name).data for name in names}
+        values["account_expires"] = self.account_expires.data.isoformat() if self.account_expires.data else ""
         values["bind_password"] = self.bind_password.data or None
         return values

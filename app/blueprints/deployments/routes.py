@@ -52,7 +52,7 @@ def edit():
         try:
             deployments.update_deployment(deployment, current_user, **form.settings())
         except DomainError as exc:
-            form.ldaps_url.errors.append(exc.message)
+            form.form_errors.append(exc.message)
         else:
             flash("Settings saved.", "success")
             return redirect(url_for("deployments.show", code=deployment.code))

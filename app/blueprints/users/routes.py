@@ -7,8 +7,9 @@ from app.blueprints.access import hx_redirect, is_htmx
 from app.blueprints.users import bp
 from app.blueprints.users.forms import UserForm, attach_problems
 from app.models._base import record_of
-from app.services import deployments, import_sources, users
-from app.services.errors import ValidationFailed
+from app.models import UserStatus
+from app.services import deployments, import_sources, provisioning, users
+from app.services.errors import DomainError, ValidationFailed
 from app.services.user_schema import FIELD_NAMES, FIELDS_BY_NAME
 
 
@@ -38,7 +39,8 @@ def index():
         return render_template("users/_table.html", **context)
     return render_template("users/index.html", counts=deployments.status_counts(g.deployment),
                            sources=import_sources.for_deployment(g.deployment),
-                           not_ready=deployments.cloud_readiness(g.deployment), **context)
+                           not_ready=deployments.cloud_readiness(g.deployment),
+                           activity=provisioning.activity(g.deployment), **context)
 
 
 @bp.get("/<int:user_id>")
@@ -60,12 +62,22 @@ def update(user_id: int):
     """Save an inline edit: the row back on success, the form with its problems (422) otherwise."""
     user = _user_or_404(user_id)
     values = {name: request.form.get(name, "") for name in FIELD_NAMES}
+    in_ad = user.status in UserStatus.IN_AD
     try:
-        users.update_user(user, values, current_user)
+        if in_ad:  # saved here and pushed to the account by a job
+            provisioning.update_in_cloud(user, values, current_user)
+        else:
+            users.update_user(user, values, current_user)
     except ValidationFailed as exc:
         return render_template("users/_row_edit.html", user=user, values=values, problems=exc.by_field(),
                                deployment=g.deployment), 422
-    return render_template("users/_row.html", user=user, deployment=g.deployment, saved=True)
+    except DomainError as exc:  # not on cloud, or another change to the account still on its way
+        if not in_ad:
+            raise
+        return render_template("users/_row.html", user=users.get_user(g.deployment, user_id),
+                               deployment=g.deployment, notice=exc.message), 200
+    headers = {"HX-Trigger": "cloud-activity"} if in_ad else {}
+    return render_template("users/_row.html", user=user, deployment=g.deployment, saved=True), 200, headers
 
 
 @bp.delete("/<int:user_id>")

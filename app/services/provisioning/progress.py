@@ -52,6 +52,11 @@ class SendProgress:
         """Column labels for this send."""
         return column_labels(self.send.action)
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The panel's columns, in order."""
+        return COLUMNS
+
 
 def get_send(deployment: Deployment | None, send_id: int) -> CloudSend:
     """A send (of this deployment, when one is given); NotFound otherwise."""
@@ -91,10 +96,11 @@ def summary(progress_: SendProgress) -> str:
 
 @dataclass
 class Activity:
-    """Work still open in a deployment: for the Users page banner."""
+    """Work still open in a deployment, for the Users page banner: counts and the newest send's progress."""
 
     open_tasks: int
     open_sends: list[int]
+    latest: SendProgress | None = None
 
 
 def activity(deployment: Deployment) -> Activity:
@@ -103,7 +109,12 @@ def activity(deployment: Deployment) -> Activity:
         sa.select(ProvisionTask.send_id, sa.func.count()).join(CloudSend, CloudSend.id == ProvisionTask.send_id)
         .where(CloudSend.deployment_id == deployment.id, ProvisionTask.outcome.in_(Outcome.OPEN))
         .group_by(ProvisionTask.send_id).order_by(ProvisionTask.send_id.desc())).all()
-    return Activity(sum(n for _, n in rows), [send_id for send_id, _ in rows])
+    latest = None
+    if rows:
+        send = db.session.get(CloudSend, rows[0][0])
+        counts = counts_for(send)
+        latest = SendProgress(send, counts, sum(counts.values()), [])
+    return Activity(sum(n for _, n in rows), [send_id for send_id, _ in rows], latest)
 
 
 def recent_sends(deployment: Deployment, limit: int = 10) -> list[CloudSend]:

@@ -52,7 +52,7 @@ def make_users(deployment, count: int, prefix: str = "u") -> list[int]:
                                                             User.username.like(f"{prefix}%"))))
 
 
-def run_jobs(app, queues=("provisioning", "default"), with_scheduler: bool = False) -> None:
+def run_jobs(app, queues=("provisioning",), with_scheduler: bool = False) -> None:
     """Work the queues in this process until they are empty: the real worker class, burst mode."""
     from app.jobs.runner import make_worker
 
@@ -89,8 +89,8 @@ def worker_env(app) -> dict:
 def start_worker(app, *args: str, log: Path | None = None) -> subprocess.Popen:
     """A real worker process (python -m app.jobs.runner) in its own process group."""
     out = open(log, "ab") if log else subprocess.DEVNULL
-    return subprocess.Popen([sys.executable, "-m", "app.jobs.runner", "--queue", "provisioning",
-                             "--queue", "default", *args], env=worker_env(app), cwd=str(ROOT),
+    return subprocess.Popen([sys.executable, "-m", "app.jobs.runner", "--queue", "provisioning", *args],
+                            env=worker_env(app), cwd=str(ROOT),
                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 

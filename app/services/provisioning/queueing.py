@@ -13,7 +13,7 @@ from app.models import ProvisionTask
 from app.services.queue import connection, get_queue
 
 QUEUE = "provisioning"
-MAIL_QUEUE = "default"
+MAIL_QUEUE = "provisioning"  # served by the same non-forking workers
 RUN_TASK = "app.jobs.provision.run_task"
 SEND_WELCOME = "app.jobs.provision.send_welcome_email"
 # RQ states in which a job will still run (or is running): the reconciler leaves these alone.

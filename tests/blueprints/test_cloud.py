@@ -15,23 +15,12 @@ from openpyxl import load_workbook
 
 from app.extensions import db
 from app.models import CloudSend, Outcome, ProvisionTask, User, UserStatus
-from app.models._base import utcnow
-from app.services import deployments, secrets
+from app.services import secrets
 from app.services.provisioning import finish
+from tests.jobs.support import on_cloud
 
 USERS = "/deployments/ACME/users/"
 SEND = "/deployments/ACME/cloud/send"
-
-
-def on_cloud(deployment, **settings):
-    """Configure a directory and mark it verified (what a passing Test connection does)."""
-    deployments.update_deployment(deployment, "tests", ldaps_url="ldaps://dc1.acme.invalid:636",
-                                  bind_user="svc@acme.example", bind_password="bind-Secret-1",
-                                  base_ou="DC=acme,DC=example", **settings)
-    deployment.directory_verified_at = utcnow()
-    deployment.directory_verified_digest = deployment.directory_digest()
-    db.session.commit()
-    return deployment
 
 
 @pytest.fixture

@@ -35,6 +35,17 @@ def configure_directory(deployment, dc, ou: str, *, groups=(), verify: bool = Tr
     return deployment
 
 
+def on_cloud(deployment, **settings):
+    """A directory that is not reached, marked verified (what a passing Test connection does)."""
+    deployments.update_deployment(deployment, "tests", ldaps_url="ldaps://dc1.acme.invalid:636",
+                                  bind_user="svc@acme.example", bind_password="bind-Secret-1",
+                                  base_ou="DC=acme,DC=example", **settings)
+    deployment.directory_verified_at = utcnow()
+    deployment.directory_verified_digest = deployment.directory_digest()
+    db.session.commit()
+    return deployment
+
+
 def make_users(deployment, count: int, prefix: str = "u") -> list[int]:
     """count valid draft users inserted at once (the validator is tested elsewhere); their ids."""
     rows = []

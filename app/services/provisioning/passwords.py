@@ -18,6 +18,7 @@ from app.models import CloudSend, ProvisionTask
 from app.models._base import utcnow
 from app.services import audit, secrets
 from app.services.errors import Conflict
+from app.services.provisioning.progress import column_labels
 
 DEFAULT_HOURS = 24
 HEADERS = ("Name", "Username", "Sign-in name (UPN)", "Email", "Initial password", "Outcome")
@@ -90,12 +91,13 @@ def _rows(send: CloudSend) -> list[PasswordRow]:
         ProvisionTask.send_id == send.id, ProvisionTask.password_set.is_(True),
         ProvisionTask.password_secret.is_not(None)).order_by(ProvisionTask.full_name, ProvisionTask.id))
     suffix = send.deployment.upn_suffix
+    labels = column_labels(send.action)
     rows = []
     for task in tasks:
         user = task.user
         rows.append(PasswordRow(task.full_name, task.username, f"{task.username}@{suffix.lstrip('@')}"
                                 if suffix else task.username, user.email if user else "",
-                                box.decrypt(task.password_secret), task.outcome))
+                                box.decrypt(task.password_secret), labels.get(task.outcome, task.outcome)))
     return rows
 
 

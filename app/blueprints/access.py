@@ -37,7 +37,13 @@ def admin_required(view):
             abort(403)
         return view(*args, **kwargs)
 
+    wrapper.admin_only = True  # the access tests find every admin-only route by this mark
     return wrapper
+
+
+def is_admin_only(view) -> bool:
+    """Whether a view function was wrapped by admin_required."""
+    return bool(getattr(view, "admin_only", False))
 
 
 def scope_to_deployment(bp) -> None:
@@ -46,7 +52,10 @@ def scope_to_deployment(bp) -> None:
     @bp.url_value_preprocessor
     def load_deployment(endpoint, values):
         if values and "code" in values:
-            g.deployment = deployments.get_by_code(values.pop("code"))
+            code = values.pop("code")
+            # Anonymous callers are sent to sign in before any lookup: a 404 would tell them which codes exist.
+            if current_user.is_authenticated:
+                g.deployment = deployments.get_by_code(code)
 
     @bp.url_defaults
     def add_code(endpoint, values):

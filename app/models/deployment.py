@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models._base import utcnow
 from app.services.naming import DEFAULT_POLICY
+from app.services.secrets import encrypted_column
 
 # The fields whose change invalidates a verified directory connection.
 DIRECTORY_FIELDS = ("ldaps_url", "fallback_urls", "bind_user", "bind_secret", "ca_cert",
@@ -34,7 +35,7 @@ class Deployment(db.Model):
     ldaps_url = sa.Column(sa.String(255), nullable=False, default="")
     fallback_urls = sa.Column(sa.Text, nullable=False, default="")
     bind_user = sa.Column(sa.String(255), nullable=False, default="")
-    bind_secret = sa.Column(sa.Text)  # Fernet ciphertext, never the password
+    bind_secret = encrypted_column()  # Fernet ciphertext, never the password
     ca_cert = sa.Column(sa.Text, nullable=False, default="")
     verify_tls = sa.Column(sa.Boolean, nullable=False, default=True)
     base_ou = sa.Column(sa.String(255), nullable=False, default="")

@@ -8,12 +8,30 @@ import os
 import secrets as _random
 from pathlib import Path
 
+import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
+
+# Columns holding Fernet ciphertext carry this flag in Column.info; `enlist rotate-key` finds them by it.
+ENCRYPTED = "enlist.encrypted"
+# Encrypted columns declared before encrypted_column() existed, as "table.column".
+ENCRYPTED_COLUMN_NAMES = {"provision_tasks.password_secret"}
 
 
 class SecretError(Exception):
     """A stored secret cannot be read with the configured keys."""
+
+
+def encrypted_column(**kwargs) -> sa.Column:
+    """A text column holding Fernet ciphertext (SecretBox.encrypt), registered for key rotation."""
+    info = {**kwargs.pop("info", {}), ENCRYPTED: True}
+    return sa.Column(sa.Text, info=info, **kwargs)
+
+
+def encrypted_columns(metadata: sa.MetaData) -> list[sa.Column]:
+    """Every registered encrypted column of the schema, table by table."""
+    return [column for table in metadata.sorted_tables for column in table.columns
+            if column.info.get(ENCRYPTED) or f"{table.name}.{column.name}" in ENCRYPTED_COLUMN_NAMES]
 
 
 def instance_secret(instance_path: str, filename: str, make) -> str:
@@ -37,6 +55,7 @@ class SecretBox:
         if not parts:
             raise ValueError("no data encryption key configured")
         self._fernet = MultiFernet([Fernet(k.encode()) for k in parts])
+        self.key_count = len(parts)
 
     def encrypt(self, text: str | None) -> str | None:
         """Ciphertext of text, or None for no value."""

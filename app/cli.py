@@ -156,10 +156,76 @@ def serve_command(host: str, port: int, web_workers: int, job_workers: int, prov
           provisioning_workers=provisioning_workers)
 
 
+@click.command("rotate-key")
+@with_appcontext
+def rotate_key_command():
+    """Re-encrypt every stored secret under the newest data key (listed first in ENLIST_DATA_KEYS)."""
+    from app.services import key_rotation
+    from app.services.secrets import SecretError
+
+    try:
+        report = key_rotation.rotate_all()
+    except SecretError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for name, count in report.columns.items():
+        click.echo(f"  {name}: {count}")
+    click.echo(f"Re-encrypted {report.total} stored secrets under the newest key.")
+    if report.key_count < 2:
+        click.echo("Only one data key is configured: to rotate, list a new key first in ENLIST_DATA_KEYS (or "
+                   "instance/data.key), keep the old one after it, and run this again.")
+    else:
+        click.echo("Remove the old keys once every web and worker process runs with the new list.")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(path: str):
+    """Copy the database to PATH while the portal runs (SQLite backup API; pg_dump for PostgreSQL)."""
+    from flask import current_app
+
+    from app.services import backup
+
+    try:
+        result = backup.backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Backed up the database to {result.path} ({result.size:,} bytes, {result.tool}).")
+    click.echo("The data key is not in the backup: keep ENLIST_DATA_KEYS (or instance/data.key) safe, apart.")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(path: str, yes: bool):
+    """Replace the database with the backup at PATH, then migrate it forward. Stop web and workers first."""
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+    from flask_migrate import upgrade
+
+    from app.extensions import db
+    from app.services import backup
+
+    if not yes:
+        click.confirm("This replaces every deployment, user and import with the backup's. Continue?", abort=True)
+    known = {rev.revision for rev in ScriptDirectory(current_app.extensions["migrate"].directory).walk_revisions()}
+    db.engine.dispose()  # no pooled connection may hold the old file open
+    try:
+        kept = backup.restore(current_app.config["SQLALCHEMY_DATABASE_URI"], path, known)
+    except DomainError as exc:
+        _fail(exc)
+    upgrade(revision="heads")
+    if kept:
+        click.echo(f"The data that was there is kept in {kept}.")
+    click.echo(f"Restored the database from {path}. Start the portal again.")
+
+
 def init_app(app) -> None:
     """Register the commands on the app (flask --app wsgi ... works too)."""
     for command in (create_operator_command, issue_token_command, create_deployment_command,
-                    set_directory_command, worker_command, reconcile_command, serve_command):
+                    set_directory_command, worker_command, reconcile_command, serve_command,
+                    rotate_key_command, backup_command, restore_command):
         app.cli.add_command(command)
 
 

@@ -186,3 +186,10 @@ def make_user(app):
         return users.create_user(deployment, record, "tests")
 
     return make
+
+
+def pytest_configure(config):
+    """Capture every log record of the run; at its end, fail if one holds a secret the suite used."""
+    from tests.security.log_guard import install
+
+    install(config)

@@ -7,6 +7,7 @@ from flask import current_app, g, jsonify, request
 from app.blueprints.api import bp
 from app.extensions import limiter
 from app.services import operators
+from app.services.secrets import token_digest
 
 # Routes that authenticate with something else than a personal API token.
 OWN_AUTH = {"api.discovery"}
@@ -29,7 +30,9 @@ def unauthorized(message: str):
 
 def _limit_key() -> str:
     """Rate limits count per token (per address when there is none)."""
-    return bearer_token() or request.remote_addr or "anonymous"
+    token = bearer_token()
+    # The limiter writes its key to Redis and to its log: a digest, never the token itself.
+    return "token:" + token_digest(token)[:32] if token else request.remote_addr or "anonymous"
 
 
 limiter.limit(lambda: current_app.config["ENLIST_API_LIMIT"], key_func=_limit_key)(bp)

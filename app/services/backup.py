@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - runs pg_dump/pg_restore with an argument list, never a shell
+# pg_dump and pg_restore run with an argument list, never through a shell.
+import subprocess  # nosec B404
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -151,8 +152,8 @@ def _pg_dump(url: str, target: Path) -> BackupResult:
     """pg_dump in its custom format: consistent (one snapshot) while the portal keeps running."""
     tool = _pg_tool("pg_dump", f"pg_dump --format=custom --file {target} <database>")
     env, database = _pg_environment(url)
-    done = subprocess.run([tool, "--format=custom", "--no-owner", f"--file={target}", database],  # nosec B603
-                          env=env, capture_output=True, text=True, timeout=3600)
+    command = [tool, "--format=custom", "--no-owner", f"--file={target}", database]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)  # nosec B603
     if done.returncode != 0:
         target.unlink(missing_ok=True)
         raise DomainError(f"pg_dump failed: {done.stderr.strip()}")
@@ -164,8 +165,8 @@ def _pg_restore(url: str, source: Path) -> None:
     """pg_restore of a custom-format dump over the current database (its tables are replaced)."""
     tool = _pg_tool("pg_restore", f"pg_restore --clean --if-exists --no-owner --dbname <database> {source}")
     env, database = _pg_environment(url)
-    done = subprocess.run([tool, "--clean", "--if-exists", "--no-owner", "--single-transaction",  # nosec B603
-                           f"--dbname={database}", str(source)], env=env, capture_output=True, text=True,
-                          timeout=3600)
+    command = [tool, "--clean", "--if-exists", "--no-owner", "--single-transaction", f"--dbname={database}",
+               str(source)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)  # nosec B603
     if done.returncode != 0:
         raise DomainError(f"pg_restore failed: {done.stderr.strip()}")

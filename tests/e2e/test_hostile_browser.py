@@ -5,7 +5,6 @@ show them as text; no request goes to the probe URL, no dialog opens, no script 
 from __future__ import annotations
 
 import csv
-import io
 
 import pytest
 from playwright.sync_api import expect

@@ -61,16 +61,17 @@ def redis_dump(url: str) -> bytes:
     """Every key and value of the Redis database, whatever its type."""
     r = redis.Redis.from_url(url)
     parts = []
+    readers = {b"string": lambda key: [r.get(key) or b""],
+               b"hash": lambda key: [b for kv in r.hgetall(key).items() for b in kv],
+               b"list": lambda key: r.lrange(key, 0, -1),
+               b"set": lambda key: list(r.smembers(key)),
+               b"zset": lambda key: [m for m, _ in r.zrange(key, 0, -1, withscores=True)],
+               b"stream": lambda key: [repr(r.xrange(key)).encode()]}
     for key in r.scan_iter(count=1000):
         kind = r.type(key)
-        values = {b"string": lambda: [r.get(key) or b""],
-                  b"hash": lambda: [b for kv in r.hgetall(key).items() for b in kv],
-                  b"list": lambda: r.lrange(key, 0, -1),
-                  b"set": lambda: list(r.smembers(key)),
-                  b"zset": lambda: [m for m, _ in r.zrange(key, 0, -1, withscores=True)],
-                  b"stream": lambda: [repr(r.xrange(key)).encode()]}.get(kind, lambda: [])()
+        assert kind in readers, f"Redis holds a {kind!r} at {key!r}: teach this dump to read it"
         parts.append(key)
-        parts.extend(_expanded(v) for v in values)
+        parts.extend(_expanded(v) for v in readers[kind](key))
     return b"\n".join(parts)
 
 

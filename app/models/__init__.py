@@ -4,10 +4,14 @@ from app.models.api_token import ApiToken
 from app.models.audit_event import AuditEvent
 from app.models.catalog_entry import CatalogEntry
 from app.models.deployment import Deployment
+from app.models.deployment_link import DeploymentLink
 from app.models.import_batch import BatchState, ImportBatch, ImportRow, RowState
+from app.models.integration_account import IntegrationAccount
+from app.models.integration_fetch import FetchState, IntegrationFetch
 from app.models.operator import Operator
 from app.models.provision_task import Action, CloudSend, Outcome, ProvisionTask
 from app.models.user import User, UserStatus
 
 __all__ = ["Action", "ApiToken", "AuditEvent", "BatchState", "CatalogEntry", "CloudSend", "Deployment",
-           "ImportBatch", "ImportRow", "Operator", "Outcome", "ProvisionTask", "RowState", "User", "UserStatus"]
+           "DeploymentLink", "FetchState", "ImportBatch", "ImportRow", "IntegrationAccount", "IntegrationFetch",
+           "Operator", "Outcome", "ProvisionTask", "RowState", "User", "UserStatus"]

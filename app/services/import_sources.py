@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.models import Deployment
 from app.services import catalog
+from app.services.integration_imports.links import NOT_LINKED, link_for
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,14 @@ def for_deployment(deployment: Deployment) -> list[ImportSource]:
     return [
         ImportSource("catalog", "Import from catalog", None if catalog_reason else "catalog.index", catalog_reason),
         ImportSource("excel", "Import from Excel", "imports.index"),
-        ImportSource("connectwise", "Import from ConnectWise", None,
-                     "No ConnectWise company is linked to this deployment."),
-        ImportSource("zendesk", "Import from Zendesk", None,
-                     "No Zendesk organization is linked to this deployment."),
+        *(_linked_source(deployment, provider, label) for provider, label in
+          (("connectwise", "Import from ConnectWise"), ("zendesk", "Import from Zendesk"))),
         ImportSource("manual", "Add manually", "users.new"),
     ]
+
+
+def _linked_source(deployment: Deployment, provider: str, label: str) -> ImportSource:
+    """ConnectWise or Zendesk: enabled once the deployment is linked to a company or organization."""
+    if link_for(deployment, provider) is None:
+        return ImportSource(provider, label, None, NOT_LINKED[provider])
+    return ImportSource(provider, label, f"integrations.import_{provider}")

@@ -30,15 +30,24 @@ STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 SAMPLE_VALUES = {"code": "ACME", "fmt": "xlsx", "filename": "app.css"}
 
 
+def sample_value(name: str, converter):
+    """A value the URL variable's converter accepts."""
+    kind = type(converter).__name__
+    if kind in ("IntegerConverter", "FloatConverter"):
+        return 1
+    if kind == "AnyConverter":
+        return sorted(converter.items)[0]
+    if kind == "UUIDConverter":
+        return "00000000-0000-4000-8000-000000000000"
+    return SAMPLE_VALUES.get(name, "x")
+
+
 def routes(app):
     """Every (endpoint, method, url) of the app, with sample values for the URL's variables."""
     adapter = app.url_map.bind("localhost")
     found = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        values = {}
-        for name in rule.arguments:
-            converter = type(rule._converters[name]).__name__
-            values[name] = 1 if converter in ("IntegerConverter", "FloatConverter") else SAMPLE_VALUES.get(name, "x")
+        values = {name: sample_value(name, rule._converters[name]) for name in rule.arguments}
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((rule.endpoint, method, adapter.build(rule.endpoint, values, method=method)))
     return found

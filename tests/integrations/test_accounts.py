@@ -108,3 +108,11 @@ def test_deleting_an_account_unlinks_its_deployments(client, auth, admin, cw_acc
     assert response.status_code == 303
     assert links.link_for(acme, "connectwise") is None
     assert "1 deployment link(s) removed" in client.get(INDEX).get_data(as_text=True)
+
+
+def test_test_connection_words_an_unknown_site(auth, admin, cw, zd):
+    unknown = check(auth, cw_form(cw, site="cw.nosuchsite.invalid"))
+    assert ("Could not reach ConnectWise at cw.nosuchsite.invalid after 3 attempts: the connection failed "
+            "(host unknown, refused or unreachable).") in unknown
+    nothing_there = check(auth, zd_form(zd, subdomain=f"http://{zd.host}/not-zendesk"))
+    assert f"Zendesk has no account at http://{zd.host}/not-zendesk (404). Check the subdomain" in nothing_there

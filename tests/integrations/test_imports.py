@@ -230,9 +230,11 @@ def test_a_site_that_stops_answering_fails_after_retries_with_a_clear_message(cl
 def test_a_lost_job_is_said_and_a_new_fetch_can_start(app, client, auth, technician, cw_linked):
     fetch_id = start(auth, "connectwise")
     redis.Redis.from_url(app.config["REDIS_URL"]).flushdb()
-    page = text_of(client.get(f"{BASE}fetches/{fetch_id}"))
-    assert fetches.LOST in page
-    assert start(auth, "connectwise") != fetch_id
+    assert start(auth, "connectwise") != fetch_id  # a new click starts again
+    db.session.expire_all()
+    lost = db.session.get(IntegrationFetch, fetch_id)
+    assert lost.state == FetchState.FAILED and lost.message == fetches.LOST
+    assert fetches.LOST in text_of(client.get(f"{BASE}fetches/{fetch_id}"))
 
 
 def test_a_second_click_while_fetching_returns_the_running_fetch(auth, technician, cw_linked):

@@ -56,8 +56,8 @@ def start_fetch(deployment: Deployment, provider: str, actor) -> IntegrationFetc
     if link is None:
         raise DomainError(NOT_LINKED[provider])
     running = next((f for f in recent_fetches(deployment, provider, 1) if f.running), None)
-    if running is not None and _job_alive(running):
-        return running
+    if running is not None and refresh(running).running:
+        return running  # a second click while the job works
     fetch = IntegrationFetch(deployment_id=deployment.id, account_id=link.account_id, provider=provider,
                              remote_id=link.remote_id, remote_name=link.remote_name,
                              created_by=audit.actor_label(actor), records=[], skipped=[])

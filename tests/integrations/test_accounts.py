@@ -116,3 +116,11 @@ def test_test_connection_words_an_unknown_site(auth, admin, cw, zd):
             "(host unknown, refused or unreachable).") in unknown
     nothing_there = check(auth, zd_form(zd, subdomain=f"http://{zd.host}/not-zendesk"))
     assert f"Zendesk has no account at http://{zd.host}/not-zendesk (404). Check the subdomain" in nothing_there
+
+
+def test_a_site_or_subdomain_that_cannot_be_an_address_is_refused_before_any_call(auth, admin, cw, zd):
+    assert "The subdomain 127.0.0.1:1 is not one: type the part before .zendesk.com" in \
+        check(auth, zd_form(zd, subdomain="127.0.0.1:1"))
+    response = auth.post(INDEX + "accounts", cw_form(cw, site="cw.example.com/path?x"), page=INDEX)
+    assert response.status_code == 422
+    assert "The site cw.example.com/path?x is not a host name" in html.unescape(response.get_data(as_text=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -92,6 +93,19 @@ def clean_settings(provider: str, values: dict) -> dict:
     return settings
 
 
+def address_problem(provider: str, settings: dict) -> str | None:
+    """Why the typed site or subdomain cannot be an address, or None."""
+    if provider == CONNECTWISE:
+        site = settings["site"]
+        if site and not site.startswith(_PLAIN) and not re.fullmatch(r"[A-Za-z0-9.-]+(:\d{1,5})?", site):
+            return f"The site {site} is not a host name: type the address you sign in at, e.g. na.myconnectwise.net."
+    elif settings["subdomain"] and not settings["subdomain"].startswith(_PLAIN) \
+            and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", settings["subdomain"]):
+        return (f"The subdomain {settings['subdomain']} is not one: type the part before .zendesk.com "
+                "(letters, digits and hyphens).")
+    return None
+
+
 def save_account(account: IntegrationAccount | None, provider: str, name: str, values: dict,
                  secret: str | None, actor) -> IntegrationAccount:
     """Create or update an account; an empty secret keeps the saved one."""
@@ -102,6 +116,8 @@ def save_account(account: IntegrationAccount | None, provider: str, name: str, v
         raise DomainError("Fill in " + ", ".join((["the name"] if not name.strip() else []) + missing) + ".")
     if account is None and not secret:
         raise DomainError(f"Fill in the {SECRET_LABELS[provider]}.")
+    if address_problem(provider, settings):
+        raise DomainError(address_problem(provider, settings))
     _check_name_free(provider, name.strip(), account)
     creating = account is None
     if creating:
@@ -192,6 +208,8 @@ def check_connection(provider: str, values: dict, secret: str | None,
     if missing or not (secret or saved_secret):
         missing += [] if secret or saved_secret else [SECRET_LABELS[provider]]
         return ConnectionCheck(False, "Fill in " + ", ".join(missing) + " first.", "invalid")
+    if address_problem(provider, settings):
+        return ConnectionCheck(False, address_problem(provider, settings), "invalid")
     saved = account is not None and not secret and all(account.setting(k) == v for k, v in settings.items())
     if saved:
         settings["codebase"] = account.setting("codebase")

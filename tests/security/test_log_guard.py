@@ -24,6 +24,7 @@ def run_inner(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
     (tmp_path / "conftest.py").write_text(CONFTEST)
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(body))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ENLIST_TEST_ARTIFACTS": str(tmp_path / "artifacts")}
+    env.pop("ENLIST_TEST_DATABASE_URL", None)  # the log file is named after the database of the run
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "test_inner.py"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 

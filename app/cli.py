@@ -146,7 +146,7 @@ def reconcile_command():
 @click.option("--port", default=lambda: int(os.environ.get("ENLIST_PORT", "5000")), type=int, show_default="5000")
 @click.option("--web-workers", default=2, type=int, show_default=True)
 @click.option("--workers", "job_workers", default=1, type=int, show_default=True, help="Background workers.")
-@click.option("--provisioning-workers", default=2, type=int, show_default=True,
+@click.option("--provisioning-workers", default=3, type=int, show_default=True,
               help="Workers that create accounts in AD (each keeps its own LDAPS connection).")
 def serve_command(host: str, port: int, web_workers: int, job_workers: int, provisioning_workers: int):
     """Migrate the database, then run the web server and the background workers together."""

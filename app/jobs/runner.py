@@ -78,11 +78,13 @@ def _reset_db_after_fork() -> None:
 def make_worker(app, queues: list[str] | None = None, *, fork: bool | None = None):
     """A worker for the queues: non-forking when it serves only provisioning (unless told otherwise)."""
     from app.services.provisioning.reconcile import worker_name
+    from app.services.provisioning.settings import setting
     from app.services.queue import connection
 
     queues = list(queues or QUEUE_NAMES)
     fork = queues != [PROVISIONING] if fork is None else fork
-    interval = int(app.config.get("ENLIST_RECONCILE_SECONDS", 60))
+    with app.app_context():
+        interval = setting("ENLIST_RECONCILE_SECONDS", 60)
     cls = ForkingWorker if fork else ProvisioningWorker
     with app.app_context():
         worker = cls(queues, connection=connection(), serializer=JSONSerializer, name=worker_name(),
@@ -105,13 +107,17 @@ def run(burst: bool = False, app=None, queues: list[str] | None = None, fork: bo
 
 
 def main(argv: list[str] | None = None) -> None:
-    """python -m app.jobs.runner [--queue NAME ...] [--burst] [--fork | --no-fork]"""
+    """python -m app.jobs.runner [--queue NAME ...] [--burst] [--fork | --no-fork] [--nice N]"""
     parser = argparse.ArgumentParser(description="An Enlist background worker.")
     parser.add_argument("--queue", action="append", choices=QUEUE_NAMES, help="a queue to serve (repeat)")
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     parser.add_argument("--fork", action=argparse.BooleanOptionalAction, default=None,
                         help="fork a process per job (default: not for provisioning alone)")
+    parser.add_argument("--nice", type=int, default=0,
+                        help="lower this worker's CPU priority (enlist serve uses 10: the web pages stay quick)")
     args = parser.parse_args(argv)
+    if args.nice:
+        os.nice(args.nice)
     run(burst=args.burst, queues=args.queue, fork=args.fork)
 
 

@@ -32,12 +32,13 @@ def _spawn(app, host: str, port: int, web_workers: int, job_workers: int,
     web = [sys.executable, "-m", "gunicorn", "--workers", str(web_workers), "--bind", f"{host}:{port}",
            "--access-logfile", "-", "--graceful-timeout", "10", "app:create_app()"]
     processes = [subprocess.Popen(web, env=env)]
+    # Workers run at a lower CPU priority than the web server: a big send never slows the pages.
+    runner = [sys.executable, "-m", "app.jobs.runner", "--nice", "10"]
     general = [arg for name in QUEUE_NAMES if name != "provisioning" for arg in ("--queue", name)]
     for _ in range(job_workers):
-        processes.append(subprocess.Popen([sys.executable, "-m", "app.jobs.runner", *general], env=env))
+        processes.append(subprocess.Popen([*runner, *general], env=env))
     for _ in range(provisioning_workers):
-        processes.append(subprocess.Popen([sys.executable, "-m", "app.jobs.runner", "--queue", "provisioning"],
-                                          env=env))
+        processes.append(subprocess.Popen([*runner, "--queue", "provisioning"], env=env))
     return processes
 
 
@@ -46,7 +47,7 @@ def _env(app) -> dict:
     return {**os.environ, "REDIS_URL": app.config["REDIS_URL"], "ENLIST_INSTANCE_PATH": app.instance_path}
 
 
-def serve(host: str, port: int, web_workers: int, job_workers: int, provisioning_workers: int = 2) -> None:
+def serve(host: str, port: int, web_workers: int, job_workers: int, provisioning_workers: int = 3) -> None:
     """Run until Ctrl+C or SIGTERM, then stop every child and the embedded Redis."""
     from app import create_app
     from app.services.embedded_redis import stop_embedded_redis

@@ -13,6 +13,7 @@ from app.models import Action, CloudSend, Outcome, ProvisionTask, User, UserStat
 from app.models._base import utcnow
 from app.services import audit
 from app.services.directory import AccountConflict, DirectoryError
+from app.services.provisioning import records
 
 log = logging.getLogger(__name__)
 CREATING = (Action.CREATE, Action.LINK)
@@ -29,33 +30,31 @@ class TaskRef:
     welcome_email: bool = False
 
 
-def record(ref: TaskRef, outcome: str, *, error: DirectoryError | None = None,
-           changes: dict | None = None, timings: dict | None = None, began: float | None = None) -> None:
-    """Write a final outcome; the user's row says where it stands and why."""
-    task_id, user_id, send_id, action = ref.task_id, ref.user_id, ref.send_id, ref.action
+def record(ref: TaskRef, outcome: str, *, error: DirectoryError | None = None, changes: dict | None = None,
+           timings: dict | None = None, began: float | None = None,
+           writer: records.Writer = records.SESSION) -> None:
+    """Write a final outcome in one transaction; the user's row says where it stands and why."""
     message = error.message if error else ""
     if error is not None and error.transient:
         message = f"{message} Enlist gave up after the last retry; send the user again to retry."
-    values = {"outcome": outcome, "finished_at": utcnow(), "message": message,
-              "error_code": error.code if error else "", "raw_error": _raw(error)}
-    if began is not None:
-        values["duration_ms"] = int((time.perf_counter() - began) * 1000)
-    if timings is not None:
-        values["timings"] = timings
-    # Nobody will ever need a password that was not set; set ones wait to be delivered.
-    db.session.execute(sa.update(ProvisionTask).where(ProvisionTask.id == task_id,
-                                                      ProvisionTask.password_set.is_(False))
-                       .values(password_secret=None))
-    db.session.execute(sa.update(ProvisionTask).where(ProvisionTask.id == task_id).values(**values))
-    if user_id is not None:
-        db.session.execute(sa.update(User).where(User.id == user_id)
-                           .values(**_user_values(action, outcome, error, message, changes or {})))
-    db.session.commit()
-    log.info("task %s (%s user %s): %s%s", task_id, action, user_id, outcome,
+    now = utcnow()
+    writer.run(records.FINISH, b_task=ref.task_id, b_outcome=outcome, b_now=now, b_message=message,
+               b_code=error.code if error else "", b_raw=_raw(error), b_timings=timings,
+               b_duration=int((time.perf_counter() - began) * 1000) if began is not None else None)
+    if ref.user_id is not None and outcome == Outcome.OK and changes and "ad_dn" in changes \
+            and changes.get("status") == UserStatus.IN_CLOUD:
+        writer.run(records.USER_CREATED, b_user=ref.user_id, b_dn=changes["ad_dn"], b_guid=changes["object_guid"])
+    elif ref.user_id is not None:
+        values = _user_values(ref.action, outcome, error, message, changes or {})
+        writer.run(records.USERS.update().where(records.USERS.c.id == ref.user_id).values(**values))
+    finished = writer.run(records.FINISH_SEND, b_send=ref.send_id, b_now=now)
+    writer.commit()
+    log.info("task %s (%s user %s): %s%s", ref.task_id, ref.action, ref.user_id, outcome,
              f" [{error.code}]" if error else "")
-    if outcome == Outcome.OK and action in CREATING and ref.welcome_email:
-        _welcome_email(task_id)
-    finish_send(send_id)
+    if outcome == Outcome.OK and ref.action in CREATING and ref.welcome_email:
+        _welcome_email(ref.task_id)
+    if finished:
+        _audit_finished(ref.send_id)
 
 
 def _user_values(action: str, outcome: str, error: DirectoryError | None, message: str,
@@ -90,22 +89,25 @@ def note_retry(ref: TaskRef, error: DirectoryError, retry_in: int) -> None:
 
 def finish_send(send_id: int) -> bool:
     """Stamp the send finished when its last task has an outcome; True the one time it happens."""
-    still_open = sa.select(ProvisionTask.id).where(ProvisionTask.send_id == send_id,
-                                                   ProvisionTask.outcome.in_(Outcome.OPEN)).exists()
-    done = db.session.execute(sa.update(CloudSend).where(CloudSend.id == send_id, CloudSend.finished_at.is_(None),
-                                                         ~still_open).values(finished_at=utcnow())).rowcount
-    if done:
-        send = db.session.get(CloudSend, send_id)
-        counts = dict(db.session.execute(sa.select(ProvisionTask.outcome, sa.func.count())
-                                         .where(ProvisionTask.send_id == send_id)
-                                         .group_by(ProvisionTask.outcome)).all())
-        summary = ", ".join(f"{counts[o]} {o}" for o in Outcome.FINAL if counts.get(o))
-        audit.record("system", "cloud.send_finished", deployment=send.deployment_id, obj=send,
-                     summary=f"{send.label} #{send.id} finished: {summary}",
-                     outcome="ok" if not counts.get(Outcome.FAILED) and not counts.get(Outcome.CONFLICT)
-                     else "partial", detail={"counts": counts})
+    finished = records.SESSION.run(records.FINISH_SEND, b_send=send_id, b_now=utcnow())
     db.session.commit()
-    return bool(done)
+    if finished:
+        _audit_finished(send_id)
+    return bool(finished)
+
+
+def _audit_finished(send_id: int) -> None:
+    """The audit log's line for a finished send, with its counts."""
+    send = db.session.get(CloudSend, send_id)
+    counts = dict(db.session.execute(sa.select(ProvisionTask.outcome, sa.func.count())
+                                     .where(ProvisionTask.send_id == send_id)
+                                     .group_by(ProvisionTask.outcome)).all())
+    summary = ", ".join(f"{counts[o]} {o}" for o in Outcome.FINAL if counts.get(o))
+    audit.record("system", "cloud.send_finished", deployment=send.deployment_id, obj=send,
+                 summary=f"{send.label} #{send.id} finished: {summary}",
+                 outcome="ok" if not counts.get(Outcome.FAILED) and not counts.get(Outcome.CONFLICT)
+                 else "partial", detail={"counts": counts})
+    db.session.commit()
 
 
 def _welcome_email(task_id: int) -> None:

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 
 import sqlalchemy as sa
-from flask import current_app
 
 from app.extensions import db
 from app.models import CloudSend, ProvisionTask
@@ -19,6 +18,7 @@ from app.models._base import utcnow
 from app.services import audit, secrets
 from app.services.errors import Conflict
 from app.services.provisioning.progress import column_labels
+from app.services.provisioning.settings import setting
 
 DEFAULT_HOURS = 24
 HEADERS = ("Name", "Username", "Sign-in name (UPN)", "Email", "Initial password", "Outcome")
@@ -42,7 +42,7 @@ class PasswordRow:
 
 def expiry():
     """When the passwords of a send created now expire."""
-    hours = current_app.config.get("ENLIST_INITIAL_PASSWORD_HOURS", DEFAULT_HOURS)
+    hours = setting("ENLIST_INITIAL_PASSWORD_HOURS", DEFAULT_HOURS)
     return utcnow() + timedelta(hours=hours)
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from flask import current_app
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from app.models import ProvisionTask
+from app.services.provisioning.settings import setting
 from app.services.queue import connection, get_queue
 
 QUEUE = "provisioning"
@@ -33,11 +33,8 @@ def mail_job_id(task: ProvisionTask) -> str:
 
 
 def retry_intervals() -> list[int]:
-    """Seconds to wait before each retry of a transient failure (configurable for tests)."""
-    value = current_app.config.get("ENLIST_PROVISION_RETRY_INTERVALS", DEFAULT_RETRY_INTERVALS)
-    if isinstance(value, str):
-        value = [int(v) for v in value.split(",") if v.strip()]
-    return [int(v) for v in value]
+    """Seconds to wait before each retry of a transient failure (ENLIST_PROVISION_RETRY_INTERVALS)."""
+    return [int(v) for v in setting("ENLIST_PROVISION_RETRY_INTERVALS", list(DEFAULT_RETRY_INTERVALS))]
 
 
 def max_attempts() -> int:
@@ -51,20 +48,21 @@ def _retry() -> Retry | None:
     return Retry(max=len(intervals), interval=intervals) if intervals else None
 
 
-def enqueue_tasks(tasks: Sequence[ProvisionTask], conn=None) -> list[str]:
-    """Enqueue one job per task in one round trip; returns the job ids."""
-    if not tasks:
-        return []
+def enqueue_tasks(tasks: Sequence[ProvisionTask], conn=None, chunk: int = 1000) -> list[str]:
+    """Enqueue one job per task, a thousand per Redis round trip; returns the job ids."""
     queue = get_queue(QUEUE, conn)
-    timeout = current_app.config.get("ENLIST_PROVISION_TIMEOUT", DEFAULT_TIMEOUT)
-    datas = [Queue.prepare_data(RUN_TASK, args=(t.id,), job_id=t.job_id or job_id(t), timeout=timeout,
-                                retry=_retry(), result_ttl=3600, failure_ttl=7 * 86400,
-                                description=f"{t.action} user {t.user_id} (task {t.id})")
-             for t in tasks]
-    with queue.connection.pipeline() as pipe:
-        jobs = queue.enqueue_many(datas, pipeline=pipe)
-        pipe.execute()
-    return [j.id for j in jobs]
+    timeout = setting("ENLIST_PROVISION_TIMEOUT", DEFAULT_TIMEOUT)
+    ids: list[str] = []
+    for start in range(0, len(tasks), chunk):
+        datas = [Queue.prepare_data(RUN_TASK, args=(t.id,), job_id=t.job_id or job_id(t), timeout=timeout,
+                                    retry=_retry(), result_ttl=3600, failure_ttl=7 * 86400,
+                                    description=f"{t.action} user {t.user_id} (task {t.id})")
+                 for t in tasks[start:start + chunk]]
+        with queue.connection.pipeline() as pipe:
+            jobs = queue.enqueue_many(datas, pipeline=pipe)
+            pipe.execute()
+        ids += [j.id for j in jobs]
+    return ids
 
 
 def enqueue_welcome(task: ProvisionTask, conn=None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timezone
 
@@ -18,6 +19,18 @@ MIN_TYPED_PASSWORD = 8
 _CLASSES = (re.compile(r"[A-Z]"), re.compile(r"[a-z]"), re.compile(r"[0-9]"), re.compile(r"[^A-Za-z0-9]"))
 
 
+def setting(name: str, default):
+    """A Send to cloud setting: the app config, else the environment, else the default (typed like it)."""
+    value = current_app.config.get(name)
+    if value is None:
+        value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(default, (list, tuple)) and isinstance(value, str):
+        return [int(v) for v in value.split(",") if v.strip()]
+    return type(default)(value) if isinstance(default, (int, float)) and not isinstance(value, (list, tuple)) else value
+
+
 def directory_settings(deployment: Deployment) -> DirectorySettings:
     """Everything the directory layer needs to reach this deployment's AD and create accounts."""
     urls = [deployment.ldaps_url, *deployment.fallback_urls.split()]
@@ -30,8 +43,8 @@ def directory_settings(deployment: Deployment) -> DirectorySettings:
         must_change_password=deployment.must_change_password,
         password_never_expires=deployment.password_never_expires,
         account_expires=deployment.account_expires, extension_in_phone=deployment.extension_in_phone,
-        connect_timeout=current_app.config.get("ENLIST_LDAP_CONNECT_TIMEOUT", 5),
-        receive_timeout=current_app.config.get("ENLIST_LDAP_RECEIVE_TIMEOUT", 15),
+        connect_timeout=setting("ENLIST_LDAP_CONNECT_TIMEOUT", 5),
+        receive_timeout=setting("ENLIST_LDAP_RECEIVE_TIMEOUT", 15),
     )
 
 

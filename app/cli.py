@@ -75,6 +75,21 @@ def create_deployment_command(code: str, name: str):
     click.echo(f"Created deployment {deployment.code} ({deployment.name}).")
 
 
+@click.command("discovery-token")
+@click.argument("code")
+@click.option("--name", default="console", help="What the token is for (shown in the portal).")
+@with_appcontext
+def discovery_token_command(code: str, name: str):
+    """Print a new discovery token of a deployment, for scripted agent roll-outs (shown once)."""
+    from app.services import deployments, discovery
+
+    try:
+        _, token = discovery.issue_token(deployments.get_by_code(code), name, "console")
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(token)
+
+
 @click.command("set-directory")
 @click.argument("code")
 @click.option("--url", required=True, help="ldaps://dc1.client.local:636")
@@ -224,8 +239,8 @@ def restore_command(path: str, yes: bool):
 def init_app(app) -> None:
     """Register the commands on the app (flask --app wsgi ... works too)."""
     for command in (create_operator_command, issue_token_command, create_deployment_command,
-                    set_directory_command, worker_command, reconcile_command, serve_command,
-                    rotate_key_command, backup_command, restore_command):
+                    set_directory_command, discovery_token_command, worker_command, reconcile_command,
+                    serve_command, rotate_key_command, backup_command, restore_command):
         app.cli.add_command(command)
 
 

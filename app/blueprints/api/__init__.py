@@ -7,4 +7,4 @@ from app.extensions import csrf
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # no cookies are accepted here: bearer tokens only, so CSRF cannot apply
 
-from app.blueprints.api import auth, cloud, imports, routes  # noqa: E402,F401
+from app.blueprints.api import auth, cloud, discovery, imports, routes  # noqa: E402,F401

@@ -27,10 +27,13 @@ def _components() -> dict:
         "object_guid": {"type": ["string", "null"]}, "ad_dn": {"type": ["string", "null"]}}}]}
     return {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                       "description": "A personal token from `enlist issue-token EMAIL`."}},
+                                       "description": "A personal token from `enlist issue-token EMAIL`."},
+                            "discovery_token": {"type": "http", "scheme": "bearer", "description":
+                                                "A deployment's discovery token (end_...), from its Discovery "
+                                                "page or `enlist discovery-token CODE`."}},
         "schemas": {
             "UserRecord": user_record_schema(), "Problem": problem, "User": user, **import_schemas(),
-            **cloud_schemas(),
+            **cloud_schemas(), **discovery_schemas(),
             "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
             "Problems": {"type": "object", "properties": {
                 "error": {"type": "string"},
@@ -187,6 +190,50 @@ def cloud_schemas() -> dict:
     return {"Send": send, "SendUser": task}
 
 
+def discovery_paths() -> dict:
+    """The discovery agents' route: it takes a discovery token, not a personal one."""
+    from app.services.discovery import MAX_BYTES, MAX_RECORDS
+
+    body = {"oneOf": [{"$ref": "#/components/schemas/DiscoveryRecord"},
+                      {"type": "object", "required": ["records"], "properties": {"records": {
+                          "type": "array", "minItems": 1, "maxItems": MAX_RECORDS,
+                          "items": {"$ref": "#/components/schemas/DiscoveryRecord"}}}}]}
+    return {"/discovery": {"post": {
+        "summary": "Report discovered users: upserted into the Catalog by source key",
+        "description": f"One record, or up to {MAX_RECORDS} in `records` (at most {MAX_BYTES // (1024 * 1024)} MB). "
+                       "Records are checked one by one: the good ones are saved even when others are rejected. "
+                       "Rate limited per token (429 with Retry-After).",
+        "security": [{"discovery_token": []}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {"200": _json("DiscoveryAnswer", "Every record was saved"),
+                      "400": _json("Error", "The body is not JSON, or records is empty"),
+                      "401": _json("Error", "Missing, unknown or revoked discovery token"),
+                      "413": _json("Error", f"Over {MAX_RECORDS} records or over the size limit"),
+                      "415": _json("Error", "Not application/json"),
+                      "422": _json("DiscoveryAnswer", "Some records were rejected (the others were saved)"),
+                      "429": _json("Error", "Too many requests for this token: wait Retry-After seconds")}}}}
+
+
+def discovery_schemas() -> dict:
+    """Schemas of the discovery route, the record's fields derived from the field schema."""
+    from app.services.discovery import MAX_LENGTHS, OUTCOMES
+
+    properties = {name: {"type": ["string", "null"], "maxLength": length} for name, length in MAX_LENGTHS.items()}
+    properties["source"] = {"type": "string", "enum": ["pc", "network"]}
+    properties["source_key"]["description"] = ("Stable key: the objectGUID for network records; the SID, or "
+                                               "pc:MACHINE:DOMAIN\\account, for pc records.")
+    record = {"type": "object", "required": ["source", "source_key"], "additionalProperties": False,
+              "properties": properties}
+    error = {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}
+    result = {"type": "object", "properties": {
+        "index": {"type": "integer"}, "source_key": {"type": "string"},
+        "outcome": {"type": "string", "enum": list(OUTCOMES)}, "errors": {"type": "array", "items": error}}}
+    answer = {"type": "object", "properties": {
+        "counts": {"type": "object", "properties": {name: {"type": "integer"} for name in OUTCOMES}},
+        "results": {"type": "array", "items": result}}}
+    return {"DiscoveryRecord": record, "DiscoveryAnswer": answer}
+
+
 def openapi_document() -> dict:
     """The whole OpenAPI 3.1 document."""
     return {
@@ -195,6 +242,6 @@ def openapi_document() -> dict:
                  "description": "Automate what technicians do in the portal. Every answer is JSON."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": {**paths(), **import_paths(), **cloud_paths()},
+        "paths": {**paths(), **import_paths(), **cloud_paths(), **discovery_paths()},
         "components": {**_components(), "responses": {"Unauthorized": _json("Error", "Missing or invalid token")}},
     }

@@ -212,6 +212,7 @@ def test_a_wrong_key_stops_the_job_with_a_plain_message(client, auth, technician
     assert fetch.message.startswith("ConnectWise refused the API keys (401).")
     job = Job.fetch(fetch.job_id, connection=queue.connection(), serializer=JSONSerializer)
     assert job.get_status() == JobStatus.FAILED  # recorded, then raised: the queue knows too
+    assert job.meta["progress"]["state"] == "failed" and job.meta["progress"]["message"] == fetch.message
     assert fetch.message in text_of(client.get(f"{BASE}fetches/{fetch_id}"))
 
 

@@ -120,31 +120,34 @@ def run_fetch(fetch_id: int, report: Report | None = None) -> dict:
                                   on_progress=lambda seen, total: progress(fetched=seen, total=total, waiting=""))
             remember_codebase(fetch.account, client)
     except IntegrationError as exc:
-        _finish(fetch, FetchState.FAILED, exc.message, exc.kind)
+        _finish(fetch, FetchState.FAILED, exc.message, exc.kind, report)
         raise
     except Exception:
         db.session.rollback()
         _finish(fetch, FetchState.FAILED, "The fetch stopped on an unexpected error (see the worker's log). "
-                                          "Try again; if it happens again, tell your administrator.", "unexpected")
+                                          "Try again; if it happens again, tell your administrator.", "unexpected",
+                report)
         raise
     fetch.records = result.records
     fetch.skipped = [[s.source_key, s.name, s.reason] for s in result.skipped]
     fetch.pages, fetch.fetched, fetch.remote_name = result.pages, result.total_seen, result.account_name[:255]
-    _finish(fetch, FetchState.FETCHED, result.summary())
+    _finish(fetch, FetchState.FETCHED, result.summary(), report=report)
     return outcome(fetch)
 
 
-def _finish(fetch: IntegrationFetch, state: str, message: str, kind: str = "") -> None:
-    """Record a fetch's final state and its outcome in plain words."""
+def _finish(fetch: IntegrationFetch, state: str, message: str, kind: str = "", report: Report | None = None) -> None:
+    """Record a fetch's final state and its outcome in plain words (in the job's report too)."""
     fetch.state, fetch.message, fetch.error_kind = state, message, kind
     fetch.waiting, fetch.finished_at = "", utcnow()
     db.session.commit()
+    if report is not None:
+        report(outcome(fetch))
 
 
 def outcome(fetch: IntegrationFetch) -> dict:
     """The fetch's state as the job reports it (counts and words only)."""
     return {"fetch_id": fetch.id, "state": fetch.state, "fetched": fetch.fetched, "total": fetch.total,
-            "waiting": fetch.waiting, "message": fetch.message}
+            "waiting": fetch.waiting, "message": fetch.message, "error_kind": fetch.error_kind}
 
 
 def fetch_result(fetch: IntegrationFetch) -> FetchResult:

@@ -177,7 +177,7 @@ def test_restore_refuses_a_backup_of_a_newer_release_or_something_else(app, data
     assert cli(app, "backup", str(newer)).exit_code == 0
     conn = sqlite3.connect(newer)
     with conn:
-        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+        conn.execute("INSERT INTO alembic_version (version_num) VALUES ('9999')")  # a head this release lacks
     conn.close()
     result = cli(app, "restore", "--yes", str(newer))
     assert result.exit_code != 0 and "newer Enlist" in result.output and "9999" in result.output

@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.blueprints.catalog import bp as catalog_bp
     from app.blueprints.cloud import bp as cloud_bp
     from app.blueprints.deployments import bp as deployments_bp
+    from app.blueprints.discovery import bp as discovery_bp
     from app.blueprints.imports import bp as imports_bp
     from app.blueprints.integrations import bp as integrations_bp
     from app.blueprints.main import bp as main_bp
@@ -81,5 +82,5 @@ def _register_blueprints(app: Flask) -> None:
     from app.blueprints.users import bp as users_bp
 
     for bp in (main_bp, auth_bp, deployments_bp, users_bp, imports_bp, catalog_bp, cloud_bp, audit_bp,
-               operators_bp, integrations_bp, api_bp):
+               operators_bp, integrations_bp, discovery_bp, api_bp):
         app.register_blueprint(bp)

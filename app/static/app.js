@@ -124,3 +124,32 @@
   });
   document.addEventListener("htmx:afterSwap", label);
 })();
+
+// Selection in a table (the Catalog's): "select all" ticks every box of its name in the form, and the form's
+// counter says how many are ticked. Works again after htmx swaps the table (delegated, recounted on swap).
+(function () {
+  "use strict";
+
+  function recount(form) {
+    form.querySelectorAll("[data-selected-count]").forEach(function (counter) {
+      var name = counter.dataset.selectedCount;
+      counter.textContent = form.querySelectorAll('input[type=checkbox][name="' + name + '"]:checked').length;
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.form || box.type !== "checkbox") return;
+    if (box.dataset.selectAll) {
+      box.form.querySelectorAll('input[type=checkbox][name="' + box.dataset.selectAll + '"]').forEach(function (b) {
+        b.checked = box.checked;
+      });
+    }
+    recount(box.form);
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var form = event.target.closest && event.target.closest("form");
+    if (form && form.querySelector("[data-selected-count]")) recount(form);
+  });
+})();

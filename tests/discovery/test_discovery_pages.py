@@ -10,7 +10,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from app.extensions import db
-from app.models import AuditEvent, DiscoveryRun, DiscoveryToken, NetworkSource
+from app.models import AuditEvent, CatalogEntry, DiscoveryRun, DiscoveryToken, NetworkSource
 from app.services import discovery, queue
 from app.services import network_discovery_runs as runs
 from tests.discovery.conftest import bearer, pc_record
@@ -128,3 +128,18 @@ def test_the_dashboard_panel_offers_the_agents_and_shows_the_last_run(client, te
     panel = page[page.index('id="discovery-panel"'):]
     assert "1 active" in panel and 'data-agent="python"' in panel and 'data-agent="powershell"' in panel
     assert "not set up" in panel and "12 read, 10 new" in panel
+
+
+def test_the_catalog_offers_a_selection_of_entries_and_shows_missing_ones(client, technician, deployment, post):
+    post([pc_record(1), pc_record(2)])
+    entries = {e.source_key[-4:]: e for e in db.session.scalars(sa.select(CatalogEntry))}
+    entries["1002"].missing_since = entries["1002"].last_seen
+    db.session.commit()
+    page = client.get("/deployments/ACME/catalog/").get_data(as_text=True)
+    form = page[page.index('<form id="catalog-selection"'):page.index("</form>", page.index('id="catalog-selection"'))]
+    boxes = re.findall(r'<input type="checkbox" name="entry" value="(\d+)"', form)
+    assert sorted(map(int, boxes)) == sorted(e.id for e in entries.values())
+    assert 'data-select-all="entry"' in form and 'name="csrf_token"' in form and "not found since" in form
+    fragment = client.get("/deployments/ACME/catalog/?q=lee2", headers={"HX-Request": "true",
+                                                                         "HX-Target": "catalog-table"})
+    assert re.findall(r'name="entry" value="(\d+)"', fragment.get_data(as_text=True)) == [str(entries["1002"].id)]

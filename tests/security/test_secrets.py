@@ -182,6 +182,9 @@ def test_discovery_tokens_never_reach_the_database_or_redis_in_plaintext(app):
     assert result.exit_code == 0, result.output
     token = result.output.strip().split()[-1]
     assert len(token) >= 20
+    used = app.test_client().post("/api/v1/discovery", headers=bearer(token), json={
+        "source": "pc", "source_key": "S-1-5-21-9", "first_name": "Ann", "last_name": "Lee"})
+    assert used.status_code in (200, 422), used.get_data(as_text=True)  # accepted: the token is in use
     assert token not in database_dump() and token.encode() not in database_files()
     assert token.encode() not in redis_dump(app.config["REDIS_URL"])
 

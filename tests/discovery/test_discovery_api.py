@@ -220,3 +220,15 @@ def test_a_batch_is_read_and_written_in_a_handful_of_statements(app, post):
         sa.event.remove(db.engine, "before_cursor_execute", count)
     assert answer.json["counts"] == {"created": 500, "updated": 250, "unchanged": 250, "rejected": 0}
     assert len(statements) <= 12, statements
+
+
+def test_the_console_prints_a_new_working_token(app, client, deployment):
+    result = app.test_cli_runner().invoke(args=["discovery-token", "acme", "--name", "RMM roll-out"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert token.startswith("end_") and "\n" not in token
+    assert client.post("/api/v1/discovery", json=pc_record(1), headers=bearer(token)).status_code == 200
+    row = db.session.scalar(sa.select(DiscoveryToken))
+    assert (row.name, row.created_by) == ("RMM roll-out", "console")
+    unknown = app.test_cli_runner().invoke(args=["discovery-token", "NOPE"])
+    assert unknown.exit_code != 0 and "no deployment with the code NOPE" in unknown.output

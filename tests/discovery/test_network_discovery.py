@@ -71,6 +71,8 @@ def test_a_full_run_lists_every_person_and_counts_each_skip_rule(deployment, sou
     assert (zoe.phone, zoe.department, zoe.location, zoe.job_title) == ("5550000", "Sales", "Leeds", "Analyst")
     assert zoe.source_key == zoe.source_key.lower() and len(zoe.source_key) == 36 and zoe.times_seen == 1
     assert "1,880 in the catalog" in done.message and "125 skipped" in done.message
+    progress = Job.fetch(done.job_id, connection=queue.connection(), serializer=JSONSerializer).meta["progress"]
+    assert (progress["run_id"], progress["read"], progress["created"]) == (done.id, done.read, seed.PEOPLE)
 
 
 def test_an_unchanged_rerun_reads_no_account_and_touches_no_entry(deployment, source_dc):

@@ -232,7 +232,7 @@ class _Tally:
 
     def __init__(self, run: DiscoveryRun, source: NetworkSource, catalog: dict[str, tuple[int, bool]]):
         self.run, self.rules, self.catalog = run, SkipRules.of(source), catalog
-        self.keys: set[str] = set()  # every account read
+        self.keys: set[str] = set()  # every person account read
         self.listed: set[str] = set()  # accounts read and written to the Catalog
         self.refused: set[str] = set()  # accounts read whose values cannot be stored: still there
         self.skipped_by_rule = {rule: 0 for rule in RULES}
@@ -246,8 +246,9 @@ class _Tally:
             if not attrs.get("objectguid"):
                 continue
             key = account_key(attrs)
-            self.keys.add(key)
             rule = skip_rule(attrs, self.rules)
+            if rule != "computer":  # the same accounts as the key listing of an incremental run
+                self.keys.add(key)
             if rule:
                 self.skipped_by_rule[rule] += 1
                 continue

@@ -82,8 +82,8 @@ def test_an_unchanged_rerun_reads_no_account_and_touches_no_entry(deployment, so
     again = run(deployment)
     assert (again.mode, again.read, again.created, again.updated, again.missing) == ("incremental", 0, 0, 0, 0)
     assert again.usn_from == first.usn_to and again.usn_to >= first.usn_to
-    assert again.present == seed.PEOPLE + seed.DISABLED + seed.SERVICE_NAMED + seed.SERVICE_SPN + \
-        len(source_dc.builtin_accounts)  # every person account under the base, listed by key only
+    persons = seed.PEOPLE + seed.DISABLED + seed.SERVICE_NAMED + seed.SERVICE_SPN + len(source_dc.builtin_accounts)
+    assert again.present == first.present == persons  # every person account under the base, listed by key only
     after = catalog(deployment)
     assert all(after[k].times_seen == 1 and after[k].last_seen >= seen for k, (_, seen) in before.items())
 

@@ -26,6 +26,7 @@ def discovery_panel_helper():
     """The dashboard's discovery panel reads its figures through this helper."""
 
     def discovery_panel(deployment) -> dict:
+        """Active tokens and their last use, the source domain, the last three runs."""
         tokens = [t for t in discovery.list_tokens(deployment) if t.active]
         return dict(active_tokens=len(tokens), last_used=max((t.last_used_at for t in tokens if t.last_used_at),
                                                              default=None),

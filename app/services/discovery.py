@@ -150,12 +150,12 @@ def check_record(raw) -> tuple[dict | None, list[dict]]:
         if not isinstance(value, str):
             errors.append(_error(name, "Must be text."))
             continue
-        text = value if value.isascii() else unicodedata.normalize("NFC", value)
-        text = text.strip()
+        text = (value if value.isascii() else unicodedata.normalize("NFC", value)).strip()
+        limit = MAX_LENGTHS.get(name, 20)  # "source" is one of two short words
         if _bad_characters(text):
             errors.append(_error(name, "Contains line breaks or control characters."))
-        elif len(text) > MAX_LENGTHS.get(name, 20):
-            errors.append(_error(name, f"Is {len(text)} characters long; at most {MAX_LENGTHS[name]} are allowed."))
+        elif len(text) > limit:
+            errors.append(_error(name, f"Is {len(text)} characters long; at most {limit} are allowed."))
         record[name] = text
     if errors:
         return None, errors

@@ -70,6 +70,7 @@ BAD_RECORDS = [
     ("unknown field", pc_record(mail="x@acme.example"), "mail", "Unknown field"),
     ("not text", pc_record(first_name=["Pat"]), "first_name", "Must be text"),
     ("unknown source", pc_record(source="excel"), "source", '"pc" or "network"'),
+    ("long source", pc_record(source="x" * 30), "source", "at most 20"),
     ("no key", pc_record(source_key=""), "source_key", "Missing"),
     ("pc key for network", network_record(source_key="S-1-5-21-1-2-3-500"), "source_key", "objectGUID"),
     ("guid for pc", pc_record(source_key="3f2504e0-4f89-11d3-9a0c-0305e82c3301"), "source_key", "SID"),

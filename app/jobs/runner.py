@@ -2,14 +2,16 @@
 
 Two kinds of worker, chosen by the queues they serve:
 
-- provisioning: ProvisioningWorker, RQ's SimpleWorker without the fork. A forking worker pays a
-  fork per job and, worse, opens a new LDAPS connection (TLS handshake and bind) in every work
-  horse; a user's account costs about 40 ms of the DC's time, so both would dominate. This one
-  keeps one bound connection per deployment between jobs (app.services.provisioning.pool).
-  Timeouts are still enforced: SimpleWorker runs the job in the main thread under RQ's SIGALRM
-  death penalty, exactly as the forking worker's horse does. The trade: a job that crashes the
-  interpreter takes the worker with it; `enlist serve` restarts it and the reconciler re-enqueues
-  the task it was running.
+- provisioning: ProvisioningWorker, RQ's SimpleWorker without the fork. It keeps one bound
+  LDAPS connection per deployment between jobs (app.services.provisioning.pool). Measured with
+  bench/bench_send.py (300 users, 3 workers, Samba DC on the same 2 cores): forking workers
+  reached 0.36 of a bare ldap3 loop, this one 0.86. A work horse opens a new LDAPS connection
+  per job, and the TLS handshake and bind cost the DC 89 ms of CPU per user instead of 51; the
+  fork adds about 80 ms between jobs. Timeouts are still enforced: SimpleWorker runs the job in
+  the main thread under RQ's SIGALRM death penalty, as the forking worker's horse does. The
+  trade: a job that crashes the interpreter takes the worker with it; `enlist serve` starts a
+  new one and the reconciler re-enqueues the task it was running. Three such workers keep the
+  DC busy while each does its own bookkeeping (two reached 0.80-0.84, four no better than three).
 - anything else (imports, discovery, default): RQ's forking Worker, one process per job.
 
 Both reconcile on start and every ENLIST_RECONCILE_SECONDS (60): tasks the database says are

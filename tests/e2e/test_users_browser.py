@@ -73,7 +73,9 @@ def test_pencil_edit_shows_the_error_in_place_then_saves(signed_in_page, make_de
     page.click(f"#user-{user.id} button.suggest")
     page.click(f"#user-{user.id} button:has-text('Save')")
     expect(page.locator(f"#user-{user.id}")).to_contain_text("Ann Lee temp")
-    expect(page.locator(f"#user-{user.id} input")).to_have_count(0)
+    # back to the read-only row: only the selection checkbox is left, no edit field
+    expect(page.locator(f"#user-{user.id} input:not([type=checkbox])")).to_have_count(0)
+    expect(page.locator(f"#user-{user.id} input[type=checkbox]")).to_have_count(1)
 
 
 def test_search_as_you_type_filters_the_table(signed_in_page, make_deployment, make_user):

@@ -11,3 +11,10 @@ def test_models_and_migrations_agree(app):
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models differ from the migrations: run 'flask db migrate': {diff}"
+
+
+def test_migrations_have_one_head_so_a_plain_upgrade_reaches_the_latest_schema(app):
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory(app.extensions["migrate"].directory).get_heads()
+    assert len(heads) == 1, f"several migration heads {heads}: add a merge revision"

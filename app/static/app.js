@@ -141,7 +141,7 @@
     var box = event.target;
     if (!box.form || box.type !== "checkbox") return;
     if (box.dataset.selectAll) {
-      box.form.querySelectorAll('input[type=checkbox][name="' + box.dataset.selectAll + '"]').forEach(function (b) {
+      box.form.querySelectorAll('input[type=checkbox][name="' + box.dataset.selectAll + '"]:not(:disabled)').forEach(function (b) {
         b.checked = box.checked;
       });
     }

@@ -7,14 +7,14 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import CatalogEntry, Deployment, ImportBatch, User
 from app.models._base import record_of
+from app.services import catalog
 from app.services.errors import DomainError
 from app.services.staging.batches import StagedRecord, stage_records
 
 
 def imported_entry_ids(deployment: Deployment, entry_ids=None) -> set[int]:
     """Which catalog entries already became users of the deployment."""
-    stmt = sa.select(User.catalog_entry_id).where(User.deployment_id == deployment.id,
-                                                  User.catalog_entry_id.is_not(None))
+    stmt = catalog.imported_ids_query(deployment)
     if entry_ids is not None:
         stmt = stmt.where(User.catalog_entry_id.in_(list(entry_ids)))
     return set(db.session.scalars(stmt))

@@ -45,6 +45,8 @@ class Config:
     RATELIMIT_ENABLED = True
     ENLIST_LOGIN_LIMIT = os.environ.get("ENLIST_LOGIN_LIMIT", "10 per minute;50 per hour")
     ENLIST_API_LIMIT = os.environ.get("ENLIST_API_LIMIT", "600 per minute")
+    # Failed API authentications (a wrong, revoked or missing token) per client address.
+    ENLIST_API_AUTH_FAILURE_LIMIT = os.environ.get("ENLIST_API_AUTH_FAILURE_LIMIT", "30 per minute")
     ENLIST_TRUSTED_PROXIES = int(os.environ.get("ENLIST_TRUSTED_PROXIES", "0"))
     ENLIST_JOB_TIMEOUT = int(os.environ.get("ENLIST_JOB_TIMEOUT", "120"))
 
@@ -60,4 +62,5 @@ class TestConfig(Config):
     ENLIST_EMBEDDED_REDIS = False
     WTF_CSRF_ENABLED = True
     ENLIST_LOGIN_LIMIT = "1000 per minute"
+    ENLIST_API_AUTH_FAILURE_LIMIT = "1000 per minute"  # the access tests make hundreds of refused calls
     ENLIST_PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing keeps the suite quick; never in production

@@ -67,6 +67,17 @@ def authenticate(email: str, password: str) -> Operator | None:
     return operator
 
 
+def end_sessions(operator: Operator) -> None:
+    """End every session of the operator: a session cookie copied before this no longer signs anyone in.
+
+    Flask keeps the session in a signed cookie, so a sign-out cannot delete a copy of it; the session
+    identity carries the operator's session version instead, and a new version makes every older
+    cookie worthless (on every browser the operator used).
+    """
+    operator.session_version = (operator.session_version or 0) + 1
+    db.session.commit()
+
+
 def operator_by_session_id(session_id: str) -> Operator | None:
     """The operator of a session identity 'id:version', if the version still matches."""
     try:

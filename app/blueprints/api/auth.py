@@ -36,6 +36,11 @@ def _limit_key() -> str:
 
 
 limiter.limit(lambda: current_app.config["ENLIST_API_LIMIT"], key_func=_limit_key)(bp)
+# Each guessed token would get a fresh budget above, so failed authentications also count per address:
+# once an address has used up its failures, it gets 429 until the window passes.
+limiter.limit(lambda: current_app.config["ENLIST_API_AUTH_FAILURE_LIMIT"],
+              key_func=lambda: "auth-failures:" + (request.remote_addr or "anonymous"),
+              deduct_when=lambda response: response.status_code == 401, scope="api-auth-failures")(bp)
 
 
 @bp.before_request

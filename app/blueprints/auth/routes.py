@@ -3,7 +3,7 @@
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import SetupForm, SignInForm
@@ -60,7 +60,9 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
-    """End the session."""
+    """End the session, and with it every copy of its cookie (see operators.end_sessions)."""
+    if current_user.is_authenticated:
+        operators.end_sessions(current_user)
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

@@ -22,7 +22,12 @@ _NAME_OK = re.compile(r"^[^\W\d_]+(?:[ \-][^\W\d_]+)*$")
 _NAME_BAD_CHAR = re.compile(r"[^\w \-]|[\d_]")
 _SAM_FORBIDDEN = set('"/\\[]:;|=,+*?<>@')
 _EXTENSION_IN_PHONE = re.compile(r"\s*(?:x|ext\.?|extension|#)\s*(\d{1,10})\s*$", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Line breaks and control characters (C0, DEL, C1, the Unicode line and paragraph separators) ...
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# ... and invisible format characters: zero-width ones make 'adm\u200bin' look like 'admin', bidi
+# overrides make 'Ann\u202egnp.exe' read as 'Annexe.png'. Neither belongs in a name, address or account.
+_INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+_UNSAFE = re.compile(f"{_CONTROL.pattern}|{_INVISIBLE.pattern}")
 # The everyday address (ASCII dot-atom, ordinary domain) is checked here: email-validator costs
 # ~35 us a call, most of the validation time of a 100,000-row import. Anything else goes to it.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -117,10 +122,10 @@ def _check_field(f: UserField, record: dict[str, str], ctx: ValidationContext) -
             hint = " It can be derived from the name." if suggestion else ""
             return [Problem(f.name, "missing", f"{f.label} is mandatory.{hint}", ERROR, suggestion or None)]
         return []
-    if _CONTROL.search(value):
-        clean = re.sub(r"\s+", " ", _CONTROL.sub(" ", value)).strip()
+    if _UNSAFE.search(value):
+        clean = re.sub(r"\s+", " ", _CONTROL.sub(" ", _INVISIBLE.sub("", value))).strip()
         return [Problem(f.name, "control_characters",
-                        f"{f.label} contains line breaks or invisible control characters.", ERROR, clean)]
+                        f"{f.label} contains line breaks or invisible control characters.", ERROR, clean or None)]
     problems = _KIND_CHECKS[f.kind](f, value, record, ctx)
     if len(value) > f.max_length and not any(p.code == "too_long" for p in problems):
         problems.append(Problem(f.name, "too_long",

@@ -21,7 +21,6 @@ class Hostile:
     name: str
     username: str
     text: str
-    rule_gap: str = ""  # the rules as written would refuse it, the validator stores it: why that matters
 
     @property
     def stored(self) -> str:
@@ -59,12 +58,11 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("international name", "Zoë Ångström-Ñúñez", STORED, "invalid_username", STORED),
     Hostile("NUL", "A\x00B", "control_characters", "control_characters", "control_characters"),
     Hostile("vertical tab", "A\x0bB", "control_characters", "control_characters", "control_characters"),
-    Hostile("RTL override", "Ann\u202egnp.exe", "special_characters", "invalid_username", "control_characters",
-            rule_gap="an RTL override makes 'Ann‮gnp.exe' read as 'Annexe.png': a spoofed sign-in name or text"),
-    Hostile("zero-width space", "adm\u200bin", "special_characters", "invalid_username", "control_characters",
-            rule_gap="'adm\\u200bin' looks exactly like 'admin': a spoofed sign-in name"),
-    Hostile("C1 next line", "A\x85B", "special_characters", "invalid_username", "control_characters",
-            rule_gap="U+0085 is a line break for some CSV and LDIF readers, and is not printable"),
+    # An RTL override makes 'Ann\u202egnp.exe' read as 'Annexe.png'; 'adm\u200bin' looks exactly like 'admin';
+    # U+0085 is a line break for some CSV and LDIF readers: refused as invisible control characters.
+    Hostile("RTL override", "Ann\u202egnp.exe", "control_characters", "control_characters", "control_characters"),
+    Hostile("zero-width space", "adm\u200bin", "control_characters", "control_characters", "control_characters"),
+    Hostile("C1 next line", "A\x85B", "control_characters", "control_characters", "control_characters"),
 )
 
 

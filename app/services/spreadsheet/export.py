@@ -16,6 +16,7 @@ from typing import IO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -27,6 +28,7 @@ INVALID_FONT = Font(color="9C0006")
 HEADER_FONT = Font(bold=True)
 COMMENT_AUTHOR = "Enlist"
 MAX_COLUMN_WIDTH = 60
+SHOWN_FOR_ILLEGAL = "\ufffd"  # an .xlsx cannot hold most control characters: the cell shows where one was
 
 
 def cell_text(value: object) -> str:
@@ -79,7 +81,7 @@ def write_xlsx(stream: IO[bytes], headers: Sequence[object], rows: Iterable[Sequ
 def _cell(sheet, value: object, *, note: str | None = None, bad: bool = False,
           font: Font | None = None):
     """A plain text value, or a styled cell when it needs a comment, red fill or defusing."""
-    text = cell_text(value)
+    text = ILLEGAL_CHARACTERS_RE.sub(SHOWN_FOR_ILLEGAL, cell_text(value))
     risky = is_formula_like(text)
     if not (risky or note or bad or font):
         return text or None  # an empty cell, not an empty string

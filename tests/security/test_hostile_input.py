@@ -15,9 +15,8 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from app.config import TestConfig
 from app.extensions import db
-from app.models import CatalogEntry, ImportBatch, User
+from app.models import CatalogEntry, ImportBatch, ImportRow, User
 from app.services import operators
 from app.services.spreadsheet.export import FORMULA_TRIGGERS
 from tests.security.hostile import HOSTILE, PROBE, STORED, Hostile
@@ -205,16 +204,14 @@ def test_the_api_row_patch_applies_the_same_rules(client, bearer, acme):
                                 patched.json["values"]["department"])
 
 
-@pytest.mark.xfail(TestConfig.SQLALCHEMY_DATABASE_URI.startswith("postgresql"), strict=True,
-                   reason="staged rows keep raw values and PostgreSQL text cannot hold NUL: the row patch answers "
-                          "500 (DataError); staging (batches.update_row) should drop or refuse NUL first")
 def test_a_nul_in_a_row_patch_is_refused_not_a_server_error(client, bearer, acme):
     created = client.post("/api/v1/deployments/ACME/imports", data={"file": csv_upload([record()])},
                           headers=bearer, content_type="multipart/form-data").json
     patched = client.patch(f"/api/v1/imports/{created['id']}/rows/2", json={"department": "A\x00B"}, headers=bearer)
-    assert patched.status_code in (200, 422)
-    if patched.status_code == 200:
-        assert outcome(patched.json["errors"], "department") == "control_characters"
+    assert patched.status_code == 422 and "NUL character" in patched.json["error"]
+    department = db.session.scalar(sa.select(ImportRow.department).where(ImportRow.batch_id == created["id"],
+                                                                       ImportRow.row_number == 2))
+    assert department == ""  # nothing was changed: the department stays empty
 
 
 # --- rendered inert ------------------------------------------------------------------------------------------

@@ -12,12 +12,12 @@ from app.models import BatchState, Deployment, ImportBatch, ImportRow, RowState
 from app.models._base import record_of
 from app.services import audit
 from app.services.database import bulk_insert, refresh_statistics
-from app.services.errors import Conflict, NotFound
+from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.staging.checks import context_for, deployment_owners, problem_dicts, row_problems
 from app.services.staging.fixes import changes_for
 from app.services.naming import derive_username
-from app.services.user_schema import FIELD_NAMES
-from app.services.validation import ERROR, clean_record
+from app.services.user_schema import FIELD_NAMES, FIELDS_BY_NAME
+from app.services.validation import ERROR, Problem, clean_record
 
 
 @dataclass
@@ -151,6 +151,7 @@ def update_row(batch: ImportBatch, row: ImportRow, values: dict, actor) -> Impor
     require_open(batch)
     if row.state != RowState.PENDING:
         raise Conflict(f"Row {row.row_number} is {row.state}: it can no longer change.")
+    _refuse_nul(values)
     touched = [row, *[r for r in _neighbours(batch, {("username_key", row.username_key),
                                                       ("email_key", row.email_key)}) if r.id != row.id]]
     before = _tally(touched)
@@ -167,6 +168,16 @@ def update_row(batch: ImportBatch, row: ImportRow, values: dict, actor) -> Impor
     _adjust(batch, before, touched)
     db.session.commit()
     return row
+
+
+def _refuse_nul(values: dict) -> None:
+    """A NUL character cannot be kept as typed (PostgreSQL text cannot hold one): refuse the change whole."""
+    problems = [Problem(name, "control_characters",
+                        f"{FIELDS_BY_NAME[name].label} contains a NUL character, which cannot be stored; "
+                        "nothing was changed.", ERROR, value.replace("\x00", ""))
+                for name, value in values.items() if name in FIELD_NAMES and "\x00" in value]
+    if problems:
+        raise ValidationFailed(problems, problems[0].message)
 
 
 def set_row_skipped(batch: ImportBatch, row: ImportRow, skipped: bool, actor) -> ImportRow:

@@ -106,7 +106,8 @@ def test_a_token_made_on_the_page_lets_the_agent_fill_the_catalog(signed_in_page
     guids = [f"3f2504e0-4f89-11d3-9a0c-{n:012x}" for n in range(12)]
     answer = post_records(live_server, token, [
         {"source": "network", "source_key": g, "first_name": "Ann", "last_name": f"Lee{n}", "department": "Sales",
-         "email": f"ann.lee{n}@acme.example"} for n, g in enumerate(guids)])
+         "email": f"ann.lee{n}@acme.example", "username": f"alee{n}",
+         "phone": f"(555) 000-{n:04d}" if n in (1, 10, 11) else f"555000{n:04d}"} for n, g in enumerate(guids)])
     assert answer["counts"]["created"] == 12
 
     page.reload()
@@ -127,6 +128,32 @@ def test_a_token_made_on_the_page_lets_the_agent_fill_the_catalog(signed_in_page
     page.uncheck("#catalog-selection tbody input[name=entry] >> nth=0")
     expect(page.locator("[data-selected-count=entry]")).to_have_text("2")
     screenshot(page, "discovery-catalog-selection")
+
+    # The two chosen entries go through the import preview: a digit in a last name and a phone with
+    # parentheses are flagged as in a spreadsheet, and the suggested fixes clear them.
+    page.click("#catalog-selection button:has-text('Import selected')")
+    page.wait_for_url("**/imports/*")
+    counts = page.locator("#batch-counts")
+    expect(counts).to_contain_text("2 rows")
+    expect(page.locator(".import-rows .triangle")).to_have_count(2)
+    fix_all = page.locator("button:has-text('Apply the suggested fix to all 2 rows like it')")
+    expect(fix_all).to_have_count(2)
+    fix_all.first.click()
+    expect(fix_all).to_have_count(1)
+    fix_all.click()
+    expect(counts).to_contain_text("0 with errors")
+    page.click("#commit-button")
+    page.wait_for_url("**/deployments/ACME/users/")
+    expect(page.locator(".flash")).to_contain_text("2 users imported as drafts")
+    expect(page.locator("#users-body tr")).to_have_count(2)
+    expect(page.locator("#users-body .badge-draft")).to_have_count(2)
+    expect(page.locator("#users-body")).to_contain_text("555000001")
+
+    # Back in the Catalog, those two are flagged and cannot be chosen again.
+    page.goto("/deployments/ACME/catalog/")
+    expect(page.locator("#catalog-table .badge:has-text('imported')")).to_have_count(2)
+    expect(page.locator("#catalog-table input[name=entry]:disabled")).to_have_count(2)
+    expect(page.locator("#catalog-selection")).to_contain_text("Import all not yet imported (11)")
     assert page.dialogs == []
 
 

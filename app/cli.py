@@ -98,7 +98,8 @@ def discovery_token_command(code: str, name: str):
 @click.option("--base-ou", required=True, help="The domain's base DN, e.g. DC=client,DC=local.")
 @click.option("--users-ou", default=None, help="Where new users go (default OU=Users,OU=<code>,<base DN>).")
 @click.option("--upn-suffix", required=True, help="Users sign in as username@SUFFIX.")
-@click.option("--ca-file", type=click.File("r"), default=None, help="PEM file of the CA that signed the DC's certificate.")
+@click.option("--ca-file", type=click.File("r"), default=None,
+              help="PEM file of the CA that signed the DC's certificate.")
 @click.option("--tls-name", default=None, help="The name on the DC's certificate, when the URL uses an address.")
 @click.option("--no-verify-tls", is_flag=True, help="Do not verify the DC's certificate (labs only).")
 @click.option("--group", "groups", multiple=True, help="A default group, name or DN (repeat).")

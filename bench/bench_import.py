@@ -59,12 +59,12 @@ def main() -> None:
     os.environ["ENLIST_INSTANCE_PATH"] = str(work / "instance")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 
-    from bench.generate_files import write_xlsx
     from flask_migrate import upgrade
 
     from app import create_app
     from app.services import deployments, operators
     from app.services.staging.spreadsheet_import import stage_spreadsheet
+    from bench.generate_files import write_xlsx
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.database or f"sqlite:///{work}/bench.db",
                       "WTF_CSRF_ENABLED": False, "ENLIST_PASSWORD_METHOD": "pbkdf2:sha256:1000",
@@ -73,7 +73,8 @@ def main() -> None:
         upgrade(revision="heads")
         operator = operators.create_operator("bench@msp.example", "bench-password-long", role="admin")
         print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
-        print(f"{'rows':>8} {'calamine s':>11} {'to preview s':>13} {'ratio':>7} {'web peak MB':>12} {'reader peak MB':>15}")
+        print(f"{'rows':>8} {'calamine s':>11} {'to preview s':>13} {'ratio':>7} {'web peak MB':>12} "
+              f"{'reader peak MB':>15}")
         batch_ids = {}
         for rows in args.rows:
             path = work / f"users_{rows}.xlsx"
@@ -96,8 +97,8 @@ def main() -> None:
         first = timed(lambda: client.get(base).status_code)
         errors = timed(lambda: client.get(base + "?errors=1").status_code)
         deep = timed(lambda: client.get(base + "?page=900").status_code)
-        from app.models import ImportRow
         from app.extensions import db
+        from app.models import ImportRow
         row = db.session.scalar(db.select(ImportRow).where(ImportRow.batch_id == batch_id).limit(1).offset(500))
         values = {"first_name": row.first_name, "last_name": "Fixed", "email": row.email,
                   "username": "", "phone": "5551234567"}

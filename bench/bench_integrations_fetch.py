@@ -14,8 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.services.integrations import (  # noqa: E402
-    CONNECTWISE, ZENDESK, apply_mapping, default_mapping)
+from app.services.integrations import CONNECTWISE, ZENDESK, apply_mapping, default_mapping  # noqa: E402
 from tests.support.fake_connectwise import FakeConnectWise  # noqa: E402
 from tests.support.fake_zendesk import FakeZendesk  # noqa: E402
 

@@ -176,7 +176,8 @@ def new_round(app, ou: str, group: str, count: int, prefix: str) -> None:
 def start_workers(count: int, fork: bool, log_dir: Path) -> list[subprocess.Popen]:
     """Worker processes on the provisioning queue, the way `enlist serve` starts them."""
     args = ["--fork"] if fork else []
-    return [subprocess.Popen([sys.executable, "-m", "app.jobs.runner", "--nice", "10", "--queue", "provisioning", *args],
+    command = [sys.executable, "-m", "app.jobs.runner", "--nice", "10", "--queue", "provisioning", *args]
+    return [subprocess.Popen(command,
                              cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)},
                              stdout=open(log_dir / f"worker{n}.log", "wb"), stderr=subprocess.STDOUT,
                              start_new_session=True) for n in range(count)]
@@ -348,9 +349,11 @@ def report(count: int, bare: dict, lookups: dict, elapsed: float, request_s: flo
     print(f"  job total {parts['job']:.1f} ms on {workers} worker(s) in parallel; the web request queued "
           f"{count} users in {request_s * 1000:.0f} ms")
     print("CPU per user, ms (2 cores shared by the DC and the workers):")
-    print(f"  Samba DC   bare {bare['dc_cpu'] / count * 1000:6.1f}   bare+lookups {lookups['dc_cpu'] / count * 1000:6.1f}"
+    print(f"  Samba DC   bare {bare['dc_cpu'] / count * 1000:6.1f}   "
+          f"bare+lookups {lookups['dc_cpu'] / count * 1000:6.1f}"
           f"   Enlist {parts['dc_cpu'] / count * 1000:6.1f}")
-    print(f"  client     bare {bare['cpu'] / count * 1000:6.1f}   Enlist workers {parts['worker_cpu'] / count * 1000:6.1f}"
+    print(f"  client     bare {bare['cpu'] / count * 1000:6.1f}   "
+          f"Enlist workers {parts['worker_cpu'] / count * 1000:6.1f}"
           "  (ldap3 both ways; Enlist adds RQ, Redis, the database)")
     return enlist_rate / bare_rate
 

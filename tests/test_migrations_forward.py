@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ FIRST_REVISION = "0001"
 PASSWORD = "first-release-password"
 BIND_PASSWORD = "First-Release-Bind-9"
 API_TOKEN = "enl_" + "r" * 43
-NOW = datetime(2025, 1, 15, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 15, 9, 30, tzinfo=UTC)
 FIELDS = ("first_name", "last_name", "email", "username", "phone", "extension", "department", "location",
           "job_title")
 

@@ -12,12 +12,12 @@ import argparse
 import base64
 import email.utils
 import getpass
+import http.client
 import json
 import os
 import platform
 import re
 import socket
-import http.client
 import ssl
 import subprocess
 import sys
@@ -460,7 +460,7 @@ def tls_context(ca_file, insecure):
     try:
         context = ssl.create_default_context(cafile=ca_file or None)
     except (OSError, ssl.SSLError) as err:
-        raise AgentError(EXIT_USAGE, "Cannot use --ca-file %s: %s" % (ca_file, err))
+        raise AgentError(EXIT_USAGE, "Cannot use --ca-file %s: %s" % (ca_file, err)) from None
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -469,7 +469,7 @@ def tls_context(ca_file, insecure):
 
 def http_post(endpoint, token, body, settings):
     """POST a JSON body; return (status, headers, raw answer), mapping failures to exit codes."""
-    request = urllib.request.Request(endpoint, data=body, method="POST", headers={
+    request = urllib.request.Request(endpoint, data=body, method="POST", headers={  # noqa: S310 http(s) only
         "Authorization": "Bearer " + token, "Content-Type": "application/json",
         "Accept": "application/json", "User-Agent": "enlist-agent/%s (python)" % AGENT_VERSION,
     })
@@ -481,12 +481,12 @@ def http_post(endpoint, token, body, settings):
     except urllib.error.HTTPError as err:
         return err.code, err.headers, err.read()
     except urllib.error.URLError as err:
-        raise connection_error(err.reason, endpoint, settings["timeout"])
+        raise connection_error(err.reason, endpoint, settings["timeout"]) from None
     except (OSError, ValueError) as err:  # timeouts and TLS failures after the connection
-        raise connection_error(err, endpoint, settings["timeout"])
+        raise connection_error(err, endpoint, settings["timeout"]) from None
     except http.client.HTTPException as err:
         raise AgentError(EXIT_SERVER, "The portal's answer was cut off or garbled (%s)."
-                         % type(err).__name__)
+                         % type(err).__name__) from None
 
 
 def connection_error(reason, endpoint, timeout):

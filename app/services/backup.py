@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+
 # pg_dump and pg_restore run with an argument list, never through a shell.
 import subprocess  # nosec B404
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -117,7 +118,7 @@ def restore(url: str, source: str | os.PathLike, known_revisions: set[str]) -> P
                           "upgrade Enlist first, then restore.")
     kept = None
     if target.exists():
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         kept = target.with_name(f"{target.name}.before-restore-{stamp}")
         _sqlite_backup(target, kept, check=False)  # whatever was there, even half set up
     src, dst = sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(target, timeout=30)

@@ -21,7 +21,8 @@ class ImportSource:
 
 def for_deployment(deployment: Deployment) -> list[ImportSource]:
     """The five ways to add users, each enabled or disabled with a reason a technician understands."""
-    catalog_reason = None if catalog.catalog_size(deployment) else "The catalog is empty: run the PC agent or network discovery first."
+    catalog_reason = None if catalog.catalog_size(deployment) else \
+        "The catalog is empty: run the PC agent or network discovery first."
     return [
         ImportSource("catalog", "Import from catalog", None if catalog_reason else "catalog.index", catalog_reason),
         ImportSource("excel", "Import from Excel", "imports.index"),

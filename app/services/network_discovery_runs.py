@@ -16,8 +16,8 @@ from rq.serializers import JSONSerializer
 
 from app.extensions import db
 from app.models import Deployment, DiscoveryRun, NetworkSource, RunState
-from app.models.network_source import DEFAULT_SERVICE_PATTERNS
 from app.models._base import utcnow
+from app.models.network_source import DEFAULT_SERVICE_PATTERNS
 from app.services import audit, secrets
 from app.services.directory import DirectoryError
 from app.services.directory.settings import domain_of

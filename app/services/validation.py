@@ -12,7 +12,7 @@ import email_validator
 from email_validator import EmailNotValidError, validate_email
 
 from app.services import naming
-from app.services.user_schema import FIELD_NAMES, FIELDS_BY_NAME, USER_FIELDS, UserField
+from app.services.user_schema import FIELD_NAMES, USER_FIELDS, UserField
 
 ERROR = "error"
 WARNING = "warning"

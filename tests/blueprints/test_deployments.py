@@ -45,7 +45,8 @@ def test_bind_password_is_stored_encrypted_and_never_shown(client, auth, technic
 
 def test_plain_ldap_urls_are_refused(client, auth, technician, make_deployment):
     make_deployment("ACME")
-    response = auth.post("/deployments/ACME/edit", {"name": "Acme", "ldaps_url": "ldap://dc1", "naming_policy": "first.last"})
+    response = auth.post("/deployments/ACME/edit",
+                         {"name": "Acme", "ldaps_url": "ldap://dc1", "naming_policy": "first.last"})
     assert response.status_code == 422 and "ldaps://" in response.get_data(as_text=True)
 
 

@@ -29,7 +29,8 @@ def upload(auth, file):
 
 
 def test_the_plus_menu_leads_to_the_import_page_with_the_template(client, technician, acme):
-    assert 'href="/deployments/ACME/imports/" data-source="excel"' in client.get("/deployments/ACME/users/").get_data(as_text=True)
+    users_page = client.get("/deployments/ACME/users/").get_data(as_text=True)
+    assert 'href="/deployments/ACME/imports/" data-source="excel"' in users_page
     page = client.get(BASE).get_data(as_text=True)
     assert "SELECT FILE" in page and "Download template" in page
 
@@ -65,16 +66,18 @@ def test_inline_fix_then_save_and_import(client, auth, technician, acme):
     response = auth.post(f"{BASE}{batch.id}/commit", page=location)
     assert response.headers["Location"].endswith("/deployments/ACME/users/")
     users = db.session.scalars(db.select(User).order_by(User.username)).all()
-    assert [(u.username, u.origin, u.status) for u in users] == [("alee", "excel", "draft"), ("poleary", "excel", "draft")]
+    assert [(u.username, u.origin, u.status) for u in users] == [("alee", "excel", "draft"),
+                                                                 ("poleary", "excel", "draft")]
     assert "2 users imported as drafts" in client.get("/deployments/ACME/users/").get_data(as_text=True)
 
 
 def test_errors_only_filter_and_search(client, auth, technician, acme):
     location = upload(auth, csv_file(*[f"Ann,Lee{chr(97 + i)},a{i}@acme.example,a{i},1,," for i in range(5)],
                                      "Pat,O'Leary,pat@acme.example,poleary,1,,")).headers["Location"]
-    html = client.get(location + "?errors=1", headers={"HX-Request": "true", "HX-Target": "rows-table"}).get_data(as_text=True)
+    table_only = {"HX-Request": "true", "HX-Target": "rows-table"}
+    html = client.get(location + "?errors=1", headers=table_only).get_data(as_text=True)
     assert re.findall(r'<tr id="row-(\d+)"', html) == ["7"]
-    html = client.get(location + "?q=leec", headers={"HX-Request": "true", "HX-Target": "rows-table"}).get_data(as_text=True)
+    html = client.get(location + "?q=leec", headers=table_only).get_data(as_text=True)
     assert re.findall(r'<tr id="row-(\d+)"', html) == ["4"]
 
 
@@ -104,7 +107,8 @@ def test_missing_mandatory_column_is_one_clear_error(client, auth, technician, a
     (b"a,b", "users.xlsm", "macro"),
     (b"a,b", "users.pdf", "not an .xlsx or .csv"),
 ])
-def test_bad_files_get_a_clear_message_and_change_nothing(client, auth, technician, acme, make_user, content, name, message):
+def test_bad_files_get_a_clear_message_and_change_nothing(client, auth, technician, acme, make_user, content, name,
+                                                          message):
     make_user(acme, first_name="Ann", last_name="Lee")
     response = upload(auth, (io.BytesIO(content), name))
     html = response.get_data(as_text=True)
@@ -162,5 +166,6 @@ def test_an_entra_bulk_create_file_is_understood(client, auth, technician, acme)
     assert location.endswith(f"/imports/{batch.id}") and batch.error_rows == 0
     from app.services.staging.batches import get_row
     staged = get_row(batch, 2)
-    assert (staged.username, staged.email, staged.job_title, staged.location) == ("ann.lee", "ann.lee@acme.example", "Nurse", "")
+    assert (staged.username, staged.email, staged.job_title, staged.location) == \
+        ("ann.lee", "ann.lee@acme.example", "Nurse", "")
     assert "Secret-123" not in client.get(location).get_data(as_text=True)

@@ -42,7 +42,7 @@ def pc_record(n: int = 1, **fields) -> dict:
 
 def network_record(**fields) -> dict:
     """A valid "network" record keyed by a random objectGUID."""
-    guid = "%s-%s-%s-%s-%s" % tuple(secrets.token_hex(n) for n in (4, 2, 2, 2, 6))
+    guid = "-".join(secrets.token_hex(n) for n in (4, 2, 2, 2, 6))
     record = {"source": "network", "source_key": guid, "first_name": "Ann", "last_name": "Ray",
               "email": "ann.ray@acme.example", "username": "aray"}
     record.update(fields)

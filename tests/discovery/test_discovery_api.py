@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEvent, CatalogEntry, DiscoveryToken
-from app.services import discovery, deployments, operators
+from app.services import deployments, discovery, operators
 from app.services.user_schema import FIELDS_BY_NAME
 from tests.discovery.conftest import bearer, network_record, pc_record
 

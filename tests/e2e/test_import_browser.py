@@ -1,12 +1,11 @@
 """A technician imports a messy spreadsheet in a real browser, from template to draft users."""
 
-import io
 
 import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, screenshot
+from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -97,7 +97,8 @@ def test_an_account_enlist_did_not_create_is_a_conflict_then_linked(app, cloud_d
     assert user.last_error == (f"The username ann.lee is already used by another account (CN=Someone Else,{test_ou}) "
                                "that Enlist did not create.")
     task = db.session.scalar(sa.select(ProvisionTask))
-    assert task.outcome == Outcome.CONFLICT and task.error_code == "username_in_use" and "CN=Someone Else" in task.raw_error
+    assert task.outcome == Outcome.CONFLICT and task.error_code == "username_in_use"
+    assert "CN=Someone Else" in task.raw_error
     provisioning.link_existing(user, "tests")
     work()
     user = db.session.get(User, user.id)
@@ -166,7 +167,8 @@ def test_an_account_without_rights_gets_the_plain_message(app, make_deployment, 
                                      bind_password="Helpdesk-Pa55!", users_ou=test_ou)
     checks = provisioning.verify_connection(deployment, "tests")
     assert not deployment.on_cloud and any("may not create users" in c.message for c in checks if not c.ok)
-    deployment.directory_verified_digest, deployment.directory_verified_at = deployment.directory_digest(), db.func.now()
+    deployment.directory_verified_digest = deployment.directory_digest()
+    deployment.directory_verified_at = db.func.now()
     db.session.commit()
     user = make_user(deployment, first_name="Ann", last_name="Lee")
     provisioning.send_to_cloud(deployment, "tests")

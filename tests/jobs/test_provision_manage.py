@@ -71,7 +71,8 @@ def test_groups_are_added_and_removed(created, admin_conn, test_ou, make_group, 
     first, second = make_group(), make_group()
     provisioning.change_groups(created, "tests", add=[f"{first}\n{second}"])
     work()
-    assert sorted(g.split(",")[0][3:] for g in account(admin_conn, test_ou, created)["groups"]) == sorted([first, second])
+    groups = account(admin_conn, test_ou, created)["groups"]
+    assert sorted(g.split(",")[0][3:] for g in groups) == sorted([first, second])
     provisioning.change_groups(db.session.get(User, created.id), "tests", remove=[first])
     work()
     assert [g.split(",")[0][3:] for g in account(admin_conn, test_ou, created)["groups"]] == [second]

@@ -9,6 +9,7 @@ import html
 import io
 import struct
 import zipfile
+from datetime import UTC
 from html.parser import HTMLParser
 
 import openpyxl
@@ -343,13 +344,13 @@ def test_the_import_problems_report_survives_control_characters(client, auth, te
 
 
 def test_the_send_results_files_neutralise_formula_like_values(client, auth, technician, acme):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from app.services import deployments, provisioning, users
 
     deployments.update_deployment(acme, "tests", ldaps_url="ldaps://dc1.acme.invalid:636", bind_user="svc@acme.example",
                                   bind_password="Bind-Secret-x1", base_ou="DC=acme,DC=example")
-    acme.directory_verified_at = datetime.now(timezone.utc)
+    acme.directory_verified_at = datetime.now(UTC)
     acme.directory_verified_digest = acme.directory_digest()
     db.session.commit()
     users.create_user(acme, record(1, username="-cmd", email="=HYPERLINK@acme.example"), "tests")

@@ -12,10 +12,10 @@ import redis
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from app.config import TestConfig
 from app.extensions import db
 from app.models import Deployment, ProvisionTask
 from app.services import provisioning, secrets
-from app.config import TestConfig
 from app.services.secrets import SecretError, encrypted_columns
 from tests.conftest import TEST_PASSWORD
 from tests.jobs.support import make_users

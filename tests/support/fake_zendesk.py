@@ -23,8 +23,7 @@ from urllib.parse import urlencode
 from werkzeug.wrappers import Request, Response
 
 from app.services.integrations.zendesk import ZendeskClient, ZendeskCredentials
-from tests.support.fake_connectwise import (
-    FIRST_NAMES, LAST_NAMES, BackgroundServer, json_response)
+from tests.support.fake_connectwise import FIRST_NAMES, LAST_NAMES, BackgroundServer, json_response
 
 MAX_PAGE_SIZE = 100
 OFFSET_LIMIT = 10_000

@@ -31,7 +31,7 @@ CACHE_ROOT = Path(os.environ.get("ENLIST_SAMBA_CACHE", "/var/tmp/enlist-samba"))
 READY_MARK = ".enlist-base-ready"
 TREE_DELETE = "1.2.840.113556.1.4.805"
 _SBIN = ("/usr/sbin", "/usr/local/sbin", "/sbin")
-_RUNNING: set["DC"] = set()
+_RUNNING: set[DC] = set()
 # Runs beside each DC: when the process that started the DC dies, even by SIGKILL (where no
 # teardown or atexit runs), it is reparented, notices, and stops samba's process group.
 _WATCHDOG = """
@@ -267,7 +267,7 @@ class DC:
                 if (self.pid and not _is_samba(self.pid)) or time.monotonic() > deadline:
                     log = self._log()
                     self.stop()
-                    raise SambaNotAvailable(f"DC at {self.url} not ready: {error}\n{log}")
+                    raise SambaNotAvailable(f"DC at {self.url} not ready: {error}\n{log}") from error
                 time.sleep(0.1)
         if self.lock_fd is not None:  # so a later session can stop this DC if we die
             os.ftruncate(self.lock_fd, 0)

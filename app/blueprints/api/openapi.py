@@ -163,7 +163,8 @@ def cloud_paths() -> dict:
         "/sends/{id}/passwords": {"parameters": [send_id], "post": {
             "summary": "The send's initial passwords, once (the send's one download); erased afterwards",
             "responses": {"200": {"description": "Username, sign-in name, email, password and outcome per user"},
-                          **UNAUTHORIZED, "409": _json("Error", "Already taken, expired, or the send is not finished")}}},
+                          **UNAUTHORIZED,
+                          "409": _json("Error", "Already taken, expired, or the send is not finished")}}},
     }
 
 

@@ -1,6 +1,6 @@
 """The Catalog page: search, filters, and an empty state that explains discovery."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import g, render_template, request
 
@@ -20,7 +20,7 @@ def _query() -> catalog.CatalogQuery:
     return catalog.CatalogQuery(
         q=args.get("q", "")[:100], source=args.get("source", "") if args.get("source") in SOURCES else "",
         department=args.get("department", "")[:64], location=args.get("location", "")[:128],
-        seen_since=datetime.now(timezone.utc) - since if since else None,
+        seen_since=datetime.now(UTC) - since if since else None,
         imported=args.get("imported", "") if args.get("imported") in ("yes", "no") else "",
         page=args.get("page", 1, type=int))
 

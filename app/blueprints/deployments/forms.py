@@ -50,7 +50,8 @@ class DeploymentForm(FlaskForm):
                                 description="Empty: never. The account works through this day (UTC).")
     extension_in_phone = BooleanField("Write the extension into the phone number (5551234 x12) instead of ipPhone")
     welcome_email = SelectField("Welcome email", choices=[SelectChoice(k, v) for k, v in WELCOME_EMAILS.items()],
-                                default="", description="Sent through the portal's SMTP server to each new user's email.")
+                                default="",
+                                description="Sent through the portal's SMTP server to each new user's email.")
 
     def settings(self) -> dict:
         """The editable settings as the deployments service takes them."""

@@ -6,8 +6,8 @@ from flask_login import current_user
 from app.blueprints.access import hx_redirect, is_htmx
 from app.blueprints.users import bp
 from app.blueprints.users.forms import UserForm, attach_problems
-from app.models._base import record_of
 from app.models import UserStatus
+from app.models._base import record_of
 from app.services import deployments, import_sources, provisioning, users
 from app.services.errors import DomainError, ValidationFailed
 from app.services.user_schema import FIELD_NAMES, FIELDS_BY_NAME

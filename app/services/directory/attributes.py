@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from ldap3.utils.dn import escape_rdn
 
@@ -18,7 +18,7 @@ CN_MAX = 64  # Windows AD's upper bound for cn; Samba is laxer
 ACCOUNTDISABLE = 0x2
 NORMAL_ACCOUNT = 0x200
 DONT_EXPIRE_PASSWORD = 0x10000
-_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
+_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 
 
 def marker_value(enlist_id: str) -> str:
@@ -87,5 +87,5 @@ def enabled_flags(settings: DirectorySettings) -> int:
 
 def filetime_end_of(day: date) -> int:
     """accountExpires for "works through day": midnight UTC after it, in 100 ns since 1601."""
-    moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(days=1)
+    moment = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
     return int((moment - _FILETIME_EPOCH).total_seconds()) * 10_000_000

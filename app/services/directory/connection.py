@@ -64,7 +64,7 @@ def bind(conn: ldap3.Connection, settings: DirectorySettings) -> None:
     try:
         ok = conn.bind()
     except LDAPException as error:
-        raise error_from_exception(error, doing="sign in", secrets=(settings.bind_password,))
+        raise error_from_exception(error, doing="sign in", secrets=(settings.bind_password,)) from None
     if not ok:
         raise error_from_result(conn.result, doing="sign in", target=settings.bind_user)
 

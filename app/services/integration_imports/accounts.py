@@ -14,8 +14,16 @@ from app.models._base import utcnow
 from app.services import audit, secrets
 from app.services.errors import DomainError, NotFound
 from app.services.integrations import (
-    CONNECTWISE, PROVIDERS, ZENDESK, ConnectionCheck, ConnectWiseClient, ConnectWiseCredentials,
-    IntegrationError, ZendeskClient, ZendeskCredentials)
+    CONNECTWISE,
+    PROVIDERS,
+    ZENDESK,
+    ConnectionCheck,
+    ConnectWiseClient,
+    ConnectWiseCredentials,
+    IntegrationError,
+    ZendeskClient,
+    ZendeskCredentials,
+)
 from app.services.integrations.connectwise import clean_site
 from app.services.integrations.http import NOT_FOUND, OnWait
 from app.services.integrations.zendesk import clean_subdomain

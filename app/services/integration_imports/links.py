@@ -12,7 +12,14 @@ from app.models._base import utcnow
 from app.services import audit
 from app.services.errors import DomainError
 from app.services.integration_imports.accounts import (
-    LABELS, check_provider, client_for, get_account, list_accounts, remember_codebase, remote_call)
+    LABELS,
+    check_provider,
+    client_for,
+    get_account,
+    list_accounts,
+    remember_codebase,
+    remote_call,
+)
 from app.services.integrations import CONNECTWISE, ZENDESK
 from app.services.integrations.connectwise import IDENTIFIER_MAX, NAME_MAX
 

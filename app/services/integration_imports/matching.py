@@ -17,7 +17,14 @@ from app.services.errors import Conflict, DomainError
 from app.services.integration_imports.accounts import LABELS
 from app.services.integration_imports.fetches import fetch_result
 from app.services.integrations import (
-    CONNECTWISE, FetchResult, MappedRecord, SourceField, apply_mapping, default_mapping, source_fields)
+    CONNECTWISE,
+    FetchResult,
+    MappedRecord,
+    SourceField,
+    apply_mapping,
+    default_mapping,
+    source_fields,
+)
 from app.services.staging.batches import StagedRecord, recount, stage_records
 from app.services.user_schema import FIELD_NAMES, USER_FIELDS, UserField
 from app.services.validation import WARNING

@@ -7,10 +7,24 @@ import re
 from dataclasses import dataclass
 
 from app.services.integrations.http import (
-    INVALID, NOT_FOUND, ApiSession, IntegrationError, OnWait, RetryPolicy, ServiceProfile,
-    json_body, sentences)
+    INVALID,
+    NOT_FOUND,
+    ApiSession,
+    IntegrationError,
+    OnWait,
+    RetryPolicy,
+    ServiceProfile,
+    json_body,
+    sentences,
+)
 from app.services.integrations.results import (
-    CONNECTWISE, ConnectionCheck, FetchResult, OnProgress, SkippedRecord, source_key)
+    CONNECTWISE,
+    ConnectionCheck,
+    FetchResult,
+    OnProgress,
+    SkippedRecord,
+    source_key,
+)
 
 MAX_PAGE_SIZE = 1000  # the API's own ceiling for pageSize
 IDENTIFIER_MAX, NAME_MAX = 30, 50

@@ -7,10 +7,24 @@ import re
 from dataclasses import dataclass
 
 from app.services.integrations.http import (
-    INVALID, NOT_FOUND, ApiSession, IntegrationError, OnWait, RetryPolicy, ServiceProfile,
-    json_body, sentences)
+    INVALID,
+    NOT_FOUND,
+    ApiSession,
+    IntegrationError,
+    OnWait,
+    RetryPolicy,
+    ServiceProfile,
+    json_body,
+    sentences,
+)
 from app.services.integrations.results import (
-    ZENDESK, ConnectionCheck, FetchResult, OnProgress, SkippedRecord, source_key)
+    ZENDESK,
+    ConnectionCheck,
+    FetchResult,
+    OnProgress,
+    SkippedRecord,
+    source_key,
+)
 
 MAX_PAGE_SIZE = 100  # cursor pagination's page[size] ceiling
 

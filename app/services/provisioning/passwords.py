@@ -8,7 +8,7 @@ carrying them went out), or when they expire, whichever comes first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import sqlalchemy as sa
 
@@ -137,5 +137,5 @@ def _expired(send: CloudSend) -> bool:
     if expires is None:
         return False
     if expires.tzinfo is None:  # SQLite gives back naive UTC
-        expires = expires.replace(tzinfo=timezone.utc)
+        expires = expires.replace(tzinfo=UTC)
     return expires < utcnow()

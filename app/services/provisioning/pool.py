@@ -11,6 +11,7 @@ to connect for 5 s).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -74,10 +75,8 @@ class DirectoryPool:
         """Close and forget the connection for key."""
         entry = self._entries.pop(key, None)
         if entry is not None:
-            try:
+            with contextlib.suppress(Exception):  # a dead socket cannot be unbound politely; dropped either way
                 entry.conn.unbind()
-            except Exception:  # a dead socket cannot be unbound politely; it is dropped either way
-                pass
 
     def close_all(self) -> None:
         """Close every connection (worker shutdown, tests)."""

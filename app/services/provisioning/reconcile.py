@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import sqlalchemy as sa
 
@@ -137,6 +137,5 @@ def _emails(report: ReconcileReport, redis) -> None:
 
 def _aware(moment):
     """A stored time as timezone-aware UTC (SQLite gives back naive UTC)."""
-    from datetime import timezone
 
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

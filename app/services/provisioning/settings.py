@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timezone
+from datetime import UTC
 
 from flask import current_app
 
@@ -56,7 +56,7 @@ def enlist_id(user: User) -> str:
     """
     created = user.created_at
     if created.tzinfo is not None:  # PostgreSQL answers in its session time zone; SQLite keeps UTC
-        created = created.astimezone(timezone.utc)
+        created = created.astimezone(UTC)
     return f"{user.deployment.code}/{user.id}/{created:%Y%m%d%H%M%S}"
 
 

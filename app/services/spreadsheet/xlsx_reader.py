@@ -11,8 +11,8 @@ import sys
 import tempfile
 import threading
 import unicodedata
-from itertools import chain
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from app.services.spreadsheet import errors as E

@@ -13,9 +13,9 @@ from app.models._base import record_of
 from app.services import audit
 from app.services.database import bulk_insert, refresh_statistics
 from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services.naming import derive_username
 from app.services.staging.checks import context_for, deployment_owners, problem_dicts, row_problems
 from app.services.staging.fixes import changes_for
-from app.services.naming import derive_username
 from app.services.user_schema import FIELD_NAMES, FIELDS_BY_NAME
 from app.services.validation import ERROR, Problem, clean_record
 

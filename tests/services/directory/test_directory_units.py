@@ -43,7 +43,7 @@ def test_settings_repr_hides_secrets():
     assert settings().base_dn == "DC=x,DC=test"
     for bad in ("Staff", "OU=Staff", "OU=Sta,ff=,DC"):
         with pytest.raises(DirectoryError) as caught:
-            settings(users_ou=bad).base_dn
+            _ = settings(users_ou=bad).base_dn
         assert caught.value.code == "invalid_dn"
 
 

@@ -6,8 +6,7 @@ import base64
 
 import pytest
 
-from app.services.integrations import (
-    CONNECTWISE, IntegrationError, empty_message)
+from app.services.integrations import CONNECTWISE, IntegrationError, empty_message
 from app.services.integrations.connectwise import condition_string
 from tests.support.fake_connectwise import FakeConnectWise
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
-from app.services.integrations import (
-    ConnectWiseCredentials, IntegrationError, ZendeskCredentials)
+from app.services.integrations import ConnectWiseCredentials, IntegrationError, ZendeskCredentials
 from app.services.integrations.connectwise import ConnectWiseClient
 from app.services.integrations.http import retry_after_seconds
 from app.services.integrations.zendesk import ZendeskClient
@@ -33,7 +32,7 @@ def _response_with_retry_after(value: str) -> requests.Response:
 def test_retry_after_reads_seconds_and_http_dates_and_ignores_garbage():
     assert retry_after_seconds(_response_with_retry_after("3")) == 3
     assert retry_after_seconds(_response_with_retry_after("1.5")) == 1.5
-    later = datetime.now(timezone.utc) + timedelta(seconds=30)
+    later = datetime.now(UTC) + timedelta(seconds=30)
     assert 25 <= retry_after_seconds(_response_with_retry_after(format_datetime(later))) <= 30
     assert retry_after_seconds(_response_with_retry_after("soon")) is None
 

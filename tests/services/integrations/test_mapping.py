@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from app.services.integrations import (
-    CONNECTWISE, ZENDESK, apply_mapping, default_mapping, extract, source_fields, split_name)
+    CONNECTWISE,
+    ZENDESK,
+    apply_mapping,
+    default_mapping,
+    extract,
+    source_fields,
+    split_name,
+)
 from app.services.user_schema import FIELD_NAMES
 
 

@@ -7,7 +7,8 @@ import unicodedata
 
 import pytest
 
-from app.services.spreadsheet import SpreadsheetError, errors as E, read_table
+from app.services.spreadsheet import SpreadsheetError, read_table
+from app.services.spreadsheet import errors as E
 from app.services.spreadsheet.headers import match_headers
 
 ACCENTED = "First Name,Last Name,Email,Phone\r\nHélène,Müller,h@x.example,5551234567\r\n"

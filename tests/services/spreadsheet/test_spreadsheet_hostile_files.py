@@ -9,7 +9,8 @@ import zipfile
 
 import pytest
 
-from app.services.spreadsheet import SpreadsheetError, errors as E, guards, read_table, xlsx_reader
+from app.services.spreadsheet import SpreadsheetError, guards, read_table, xlsx_reader
+from app.services.spreadsheet import errors as E
 
 MACRO_CT = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -8,7 +8,8 @@ import unicodedata
 import pytest
 from openpyxl import Workbook
 
-from app.services.spreadsheet import SpreadsheetError, errors as E, read_table
+from app.services.spreadsheet import SpreadsheetError, read_table
+from app.services.spreadsheet import errors as E
 from app.services.spreadsheet.child import cell_text
 
 HEADER = ["First Name", "Last Name", "Email", "Phone"]

@@ -167,7 +167,8 @@ def test_a_username_twice_in_the_file_offers_the_next_free_name_to_the_later_row
 def test_counts_kept_by_edits_match_a_full_recount(make_deployment):
     deployment = make_deployment("ACME")
     batch = batches.stage_records(deployment, "excel", [
-        rec(2, "Ann", "Lee"), rec(3, "Ann", "Lee"), rec(4, "Pat", "O'Leary"), rec(5, "Bo", "Ray", email="bo@gmail.com")],
+        rec(2, "Ann", "Lee"), rec(3, "Ann", "Lee"), rec(4, "Pat", "O'Leary"),
+        rec(5, "Bo", "Ray", email="bo@gmail.com")],
         "tests")
     batches.update_row(batch, row_of(batch, 3), {"username": "ann.lee3", "email": "ann3@acme.example"}, "tests")
     batches.set_row_skipped(batch, row_of(batch, 4), True, "tests")

@@ -5,7 +5,7 @@ import pytest
 from app.extensions import db
 from app.models import CatalogEntry, User
 from app.services.errors import DomainError
-from app.services.staging import batches, commit
+from app.services.staging import commit
 from app.services.staging.catalog_import import imported_entry_ids, stage_catalog_entries
 
 

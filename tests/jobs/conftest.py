@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,22 @@ def cloud_deployment(app, make_deployment, samba_dc, test_ou):
 def work(app):
     """Run every queued job in this process until the queues are empty (a real RQ worker, burst mode)."""
     return lambda **kwargs: run_jobs(app, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def spare_dc(tmp_path_factory):
+    """A DC of the test module's own, which its tests may stop and start (the session DC stays up)."""
+    dc = start_dc(tmp_path_factory.mktemp("spare-jobs"), ip=None)
+    try:
+        yield dc
+    finally:
+        dc.destroy()
+
+
+@pytest.fixture
+def spare_deployment(app, make_deployment, spare_dc):
+    """A deployment on cloud whose directory is the spare DC (new users in OU=Users under a fresh OU)."""
+    deployment = make_deployment("SPARE", upn_suffix=spare_dc.upn_suffix)
+    ou = f"OU=t{time.time_ns()},{spare_dc.base_dn}"
+    spare_dc.admin_connection().add(ou, "organizationalUnit")
+    return configure_directory(deployment, spare_dc, ou)

@@ -14,7 +14,7 @@ import ldap3
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Outcome, ProvisionTask, User
+from app.models import Outcome, ProvisionTask, User, UserStatus
 from app.models._base import utcnow
 from app.services import deployments, provisioning
 
@@ -75,6 +75,47 @@ def run_jobs(app, queues=("provisioning",), with_scheduler: bool = False) -> Non
 def open_tasks() -> int:
     """Tasks without an outcome yet."""
     return db.session.scalar(sa.select(sa.func.count()).where(ProvisionTask.outcome.in_(Outcome.OPEN)))
+
+
+def in_cloud_count() -> int:
+    """Users created so far."""
+    return db.session.scalar(sa.select(sa.func.count()).where(User.status == UserStatus.IN_CLOUD))
+
+
+def latest_outcomes() -> dict[int, str]:
+    """Each user's latest task outcome (a user sent again after a failure has several tasks)."""
+    latest = sa.select(sa.func.max(ProvisionTask.id)).where(ProvisionTask.user_id.is_not(None)) \
+        .group_by(ProvisionTask.user_id)
+    return dict(db.session.execute(sa.select(ProvisionTask.user_id, ProvisionTask.outcome)
+                                   .where(ProvisionTask.id.in_(latest))).all())
+
+
+def assert_every_user_accounted_for(admin_conn, ou: str) -> dict[str, int]:
+    """Each user in_cloud exactly once (one account, its GUID stored) or failed with a reason; the
+    users per status, which add up to every user."""
+    db.session.rollback()
+    users = db.session.scalars(sa.select(User)).all()
+    accounts = accounts_in(admin_conn, ou)
+    by_username = {}
+    for account in accounts:
+        by_username.setdefault(account["username"], []).append(account)
+    assert all(len(found) == 1 for found in by_username.values()), "duplicate accounts"
+    outcomes = latest_outcomes()
+    for user in users:
+        assert user.status in (UserStatus.IN_CLOUD, UserStatus.FAILED), (user.username, user.status)
+        if user.status == UserStatus.FAILED:
+            assert user.last_error and outcomes[user.id] == Outcome.FAILED, user.username
+        else:
+            [account] = by_username[user.username]
+            assert account["guid"] == user.object_guid and account["uac"] == 512
+            assert outcomes[user.id] == Outcome.OK, user.username
+    assert len(accounts) == sum(u.status == UserStatus.IN_CLOUD for u in users)
+    assert len(outcomes) == len(users) and set(outcomes.values()) <= set(Outcome.FINAL)
+    statuses = {}
+    for user in users:
+        statuses[user.status] = statuses.get(user.status, 0) + 1
+    assert sum(statuses.values()) == len(users)
+    return statuses
 
 
 def wait_until(predicate, timeout: float, step: float = 0.2, what: str = "condition"):

@@ -14,45 +14,17 @@ from app.extensions import db
 from app.models import Outcome, ProvisionTask, User, UserStatus
 from app.services import provisioning
 from tests.jobs.support import (
-    accounts_in,
-    configure_directory,
+    assert_every_user_accounted_for,
+    in_cloud_count,
     make_users,
     open_tasks,
     start_worker,
     stop_worker,
     wait_until,
 )
-from tests.support.samba import start_dc
 
 pytestmark = pytest.mark.samba
 BATCH = 200
-
-
-def in_cloud_count() -> int:
-    """Users created so far."""
-    return db.session.scalar(sa.select(sa.func.count()).where(User.status == UserStatus.IN_CLOUD))
-
-
-def assert_every_user_accounted_for(admin_conn, ou: str) -> None:
-    """Each user in_cloud exactly once (one account, its GUID stored) or failed with a reason."""
-    db.session.rollback()
-    users = db.session.scalars(sa.select(User)).all()
-    accounts = accounts_in(admin_conn, ou)
-    by_username = {}
-    for account in accounts:
-        by_username.setdefault(account["username"], []).append(account)
-    assert all(len(found) == 1 for found in by_username.values()), "duplicate accounts"
-    for user in users:
-        assert user.status in (UserStatus.IN_CLOUD, UserStatus.FAILED), (user.username, user.status)
-        if user.status == UserStatus.FAILED:
-            assert user.last_error, user.username
-        else:
-            [account] = by_username[user.username]
-            assert account["guid"] == user.object_guid and account["uac"] == 512
-    assert len(accounts) == sum(u.status == UserStatus.IN_CLOUD for u in users)
-    counts = dict(db.session.execute(sa.select(ProvisionTask.outcome, sa.func.count())
-                                     .group_by(ProvisionTask.outcome)).all())
-    assert sum(counts.values()) == len(users) and set(counts) <= set(Outcome.FINAL)
 
 
 def test_sigkill_a_worker_mid_batch_and_start_a_new_one(app, cloud_deployment, admin_conn, test_ou, tmp_path):
@@ -95,25 +67,6 @@ def test_flush_redis_mid_batch_then_reconcile(app, cloud_deployment, admin_conn,
         stop_worker(worker)
     assert_every_user_accounted_for(admin_conn, test_ou)
     assert in_cloud_count() == BATCH, (tmp_path / "worker.log").read_text()[-3000:]
-
-
-@pytest.fixture(scope="module")
-def spare_dc(tmp_path_factory):
-    """A second DC that these tests stop and start."""
-    dc = start_dc(tmp_path_factory.mktemp("spare-jobs"), ip=None)
-    try:
-        yield dc
-    finally:
-        dc.destroy()
-
-
-@pytest.fixture
-def spare_deployment(app, make_deployment, spare_dc):
-    """A deployment on cloud whose directory is the spare DC (users in its built-in Users container)."""
-    deployment = make_deployment("SPARE", upn_suffix=spare_dc.upn_suffix)
-    ou = f"OU=t{time.time_ns()},{spare_dc.base_dn}"
-    spare_dc.admin_connection().add(ou, "organizationalUnit")
-    return configure_directory(deployment, spare_dc, ou)
 
 
 def test_a_dc_that_is_down_fails_users_with_a_reason_then_they_succeed(app, spare_dc, spare_deployment, work):

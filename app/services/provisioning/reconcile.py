@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import Outcome, ProvisionTask, User, UserStatus
 from app.models._base import utcnow
 from app.services.directory import DirectoryError
+from app.services.processes import pid_running
 from app.services.provisioning import finish, queueing
 from app.services.provisioning.passwords import purge_expired
 from app.services.queue import connection
@@ -52,17 +53,8 @@ def worker_alive(name: str, redis=None) -> bool:
     host, _, rest = name.rpartition(".")[0].rpartition(".")
     pid = rest if rest.isdigit() else ""
     if host == socket.gethostname() and pid:
-        return _pid_running(int(pid))
+        return pid_running(int(pid))
     return bool((redis or connection()).exists(f"rq:worker:{name}"))
-
-
-def _pid_running(pid: int) -> bool:
-    """True for a live process (a zombie left by SIGKILL is not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def reconcile(*, grace_seconds: float = 10, redis=None) -> ReconcileReport:

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from app.models import Deployment, ImportBatch
+from app.services.processes import pid_running
 from app.services.spreadsheet import SpreadsheetError, read_table
 from app.services.spreadsheet.errors import HEADERS_ONLY
 from app.services.spreadsheet.headers import match_headers
@@ -14,6 +15,7 @@ from app.services.staging.batches import StagedRecord, stage_records
 from app.services.user_schema import FIELDS_BY_NAME
 
 ACCEPTED = (".xlsx", ".csv")
+UPLOAD_PREFIX = "enlist-upload-"  # then the pid of the web process that spooled the file
 
 
 def _missing_columns_error(missing: list[str], headers: list[str]) -> SpreadsheetError:
@@ -64,14 +66,32 @@ def stage_spreadsheet(deployment: Deployment, path: str, filename: str, actor) -
     return stage_records(deployment, source, records, actor, filename=filename, meta=meta)
 
 
+def remove_abandoned_uploads(folder: str | None = None) -> int:
+    """Delete the spooled copies of uploads whose web process died mid-request (SIGKILL, crash, out of
+    memory), which never reached the line that removes them; a live process's files stay. How many."""
+    removed = 0
+    if not os.path.isdir("/proc"):  # no way to tell a live process here: leave every file
+        return removed
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{UPLOAD_PREFIX}*"):
+        pid = path.name[len(UPLOAD_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not pid_running(int(pid)):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def stage_upload(deployment: Deployment, stream, filename: str, actor) -> ImportBatch:
-    """Stage an uploaded file stream: spooled to a private temporary file, read, then removed."""
+    """Stage an uploaded file stream: spooled to a private temporary file, read, then removed.
+
+    The file holds end users' personal data: what a killed request left behind is removed by the next upload.
+    """
     filename = os.path.basename(filename or "").strip() or "upload"
     suffix = Path(filename).suffix.lower()
     if suffix not in ACCEPTED and suffix != ".xlsm":
         raise SpreadsheetError(f"{filename} is not an .xlsx or .csv file. Save it from Excel as "
                                "Excel Workbook (.xlsx) or CSV and upload it again.", "unsupported_format")
-    with tempfile.NamedTemporaryFile(suffix=suffix, prefix="enlist-upload-") as handle:
+    remove_abandoned_uploads()
+    with tempfile.NamedTemporaryFile(suffix=suffix, prefix=f"{UPLOAD_PREFIX}{os.getpid()}-") as handle:
         while chunk := stream.read(1024 * 1024):
             handle.write(chunk)
         handle.flush()

@@ -133,11 +133,29 @@ def _written(pid: int) -> int:
     raise AssertionError(f"no wchar for {pid}")
 
 
-def _kill_mid_request(web: portal.Portal, send, written: int, timeout: float = 60) -> float:
-    """send() in a thread; SIGKILL the portal once its worker has written `written` more bytes (the
-    request is past reading the body and writing to the database), before it answers. Seconds in."""
+PORTAL_NAME = "enlist-fault-suite-portal"  # the portal's application_name on PostgreSQL
+
+
+def _mid_insert(web: portal.Portal, statement: str, sqlite_bytes: int):
+    """A check that the portal is inside its transaction, inserting rows, not yet committed.
+
+    PostgreSQL: its connection's current or last statement in pg_stat_activity starts with
+    `statement`, in a transaction still open. SQLite: its worker has written `sqlite_bytes` more
+    bytes (files and the WAL, where the insert spills pages before the commit) since the check began.
+    """
+    if db.engine.dialect.name == "postgresql":
+        query = sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name "
+                        "AND state IN ('active', 'idle in transaction') AND query ILIKE :statement")
+        return lambda: db.session.scalar(query, {"name": PORTAL_NAME, "statement": f"{statement}%"}) > 0
     [pid] = web.worker_pids()
-    before, outcome = _written(pid), {}
+    before = _written(pid)
+    return lambda: _written(pid) - before >= sqlite_bytes
+
+
+def _kill_mid_request(web: portal.Portal, send, inside, timeout: float = 60) -> float:
+    """send() in a thread; SIGKILL the portal once inside() says the request is where it should
+    die, before the portal answers. Seconds from the request to the kill."""
+    outcome = {}
 
     def request():
         try:
@@ -148,10 +166,10 @@ def _kill_mid_request(web: portal.Portal, send, written: int, timeout: float = 6
     thread = threading.Thread(target=request, daemon=True)
     started = time.monotonic()
     thread.start()
-    deadline = started + timeout
-    while _written(pid) - before < written:
+    while not inside():
+        db.session.rollback()
         assert thread.is_alive(), f"the request finished before the kill: {outcome}"
-        assert time.monotonic() < deadline, f"the worker wrote {_written(pid) - before} bytes in {timeout} s"
+        assert time.monotonic() < started + timeout, f"the request was not where it should die after {timeout} s"
         time.sleep(0.005)
     web.kill()
     elapsed = time.monotonic() - started
@@ -197,9 +215,12 @@ def web(app, make_operator, make_deployment, tmp_path):
     make_operator("tech@msp.example")
     make_deployment("ACME")
     started: list[portal.Portal] = []
+    env = {"TMPDIR": str(tmp_path / "web-tmp")}
+    if db.engine.dialect.name == "postgresql":  # so the tests can see the portal's statements
+        env["DATABASE_URL"] = f"{app.config['SQLALCHEMY_DATABASE_URI']}?application_name={PORTAL_NAME}"
 
     def start() -> portal.Portal:
-        server = portal.start(app, log=tmp_path / "web.log", env={"TMPDIR": str(tmp_path / "web-tmp")})
+        server = portal.start(app, log=tmp_path / "web.log", env=env)
         started.append(server)
         return server
 
@@ -235,9 +256,10 @@ def test_the_web_killed_while_staging_an_upload_leaves_no_half_staged_batch_and_
     before_batches, before_users = _batches(), _users()
     assert before_batches == [("earlier.csv", BatchState.STAGED, 200, 0, 200)]
 
-    # Killed once the worker has spooled the file (werkzeug, then stage_upload: twice its size) and
-    # written a megabyte more: the rows are being inserted into the database.
-    killed_at = _kill_mid_request(server, lambda: tech.upload(big), 2 * big.stat().st_size + 1_000_000)
+    # Killed while the rows are being inserted (SQLite: after the two spooled copies of the file,
+    # werkzeug's and stage_upload's, a megabyte more written).
+    killed_at = _kill_mid_request(server, lambda: tech.upload(big),
+                                  _mid_insert(server, "COPY import_rows", 2 * big.stat().st_size + 1_000_000))
 
     server = web()
     tech = Technician(server)
@@ -293,9 +315,9 @@ def test_the_web_killed_mid_commit_imports_all_rows_or_none_and_a_second_commit_
     importable, saved = batch.importable_rows, _users()
     assert importable > COMMIT_ROWS * 0.9
 
-    # Killed once the worker has written a megabyte: the users are being inserted.
+    # Killed while the users are being inserted.
     killed_at = _kill_mid_request(server, lambda: tech.post(f"{preview}/commit", preview, {"only_valid": "1"}),
-                                  1_000_000)
+                                  _mid_insert(server, "INSERT INTO users", 1_000_000))
 
     server = web()
     tech = Technician(server)

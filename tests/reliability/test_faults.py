@@ -94,9 +94,11 @@ def test_500_users_survive_a_killed_worker_a_flushed_redis_and_a_dc_restart_each
             spare_dc.start()
         faults[-1] += f" for {time.monotonic() - down:.1f} s"
 
-        # The technician sends the users that failed while the DC was down again, until none is left.
+        # Users that gave up while the DC was down say so and why; the technician sends them again.
         wait_until(lambda: open_tasks() == 0, 120, what="every task to have an outcome")
         while (failed := _failed_ids()) and rounds < 3:
+            reasons = db.session.scalars(sa.select(User.last_error).where(User.id.in_(failed)))
+            assert all("send the user again to retry" in reason.lower() for reason in reasons)
             rounds += 1
             resent += len(failed)
             provisioning.send_to_cloud(spare_deployment, "technician", user_ids=failed)
